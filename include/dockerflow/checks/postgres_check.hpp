@@ -1,0 +1,28 @@
+#pragma once
+
+#include <dockerflow/check.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace dockerflow {
+
+// `SELECT 1` on a kept-open connection; reconnects after any failure.
+class postgres_check final : public check {
+ public:
+  // Throws config_error naming DATABASE_URL when libpq cannot parse `url`.
+  postgres_check(std::string url, std::chrono::milliseconds timeout);
+  ~postgres_check() override;
+
+  std::string_view name() const noexcept override { return "postgres"; }
+  std::vector<message> run(check_clock::time_point deadline) override;
+
+ private:
+  std::string conninfo_;
+  std::string password_;  // scrubbed from error texts
+  struct connection;  // wraps pqxx::connection, whose header is heavy
+  std::unique_ptr<connection> connection_;
+};
+
+}  // namespace dockerflow

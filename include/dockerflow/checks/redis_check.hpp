@@ -1,0 +1,33 @@
+#pragma once
+
+#include <dockerflow/check.hpp>
+#include <dockerflow/config.hpp>
+
+#include <chrono>
+#include <memory>
+
+struct redisContext;
+
+namespace dockerflow {
+
+// `PING` on a kept-open connection with connect and command timeouts; reconnects after any failure.
+class redis_check final : public check {
+ public:
+  redis_check(redis_endpoint endpoint, std::chrono::milliseconds timeout);
+  ~redis_check() override;
+
+  std::string_view name() const noexcept override { return "redis"; }
+  std::vector<message> run(check_clock::time_point deadline) override;
+
+ private:
+  struct context_deleter { void operator()(redisContext* c) const noexcept; };
+  using context_ptr = std::unique_ptr<redisContext, context_deleter>;
+
+  std::vector<message> connect(check_clock::time_point deadline);
+
+  redis_endpoint endpoint_;
+  std::chrono::milliseconds timeout_;
+  context_ptr context_;
+};
+
+}  // namespace dockerflow

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <dockerflow/check_runner.hpp>
+#include <dockerflow/heartbeat_report.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace dockerflow {
+
+// Runs every registered check concurrently, each bounded by the timeout, and reports once all have
+// answered or the deadline passed, whichever comes first. Lives on the event loop's executor.
+class heartbeat {
+ public:
+  using completion = std::function<void(heartbeat_report)>;
+
+  heartbeat(boost::asio::any_io_executor executor, std::vector<std::unique_ptr<check>> checks,
+            std::chrono::milliseconds timeout);
+
+  // `done` is invoked on the executor, within the timeout plus a small grace period.
+  void async_run(completion done);
+
+  std::chrono::milliseconds timeout() const noexcept { return timeout_; }
+  std::vector<std::string> check_names() const;
+
+ private:
+  boost::asio::any_io_executor executor_;
+  std::vector<std::unique_ptr<check_runner>> runners_;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace dockerflow

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <dockerflow/mozlog.hpp>
+#include <dockerflow/router.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+
+namespace dockerflow {
+
+struct server_options {
+  std::size_t header_limit = 8 * 1024;               // larger headers get 431
+  std::chrono::seconds request_timeout{10};          // from a request's first byte to its last header byte
+  std::chrono::seconds idle_timeout{75};             // keep-alive; above common load balancers' 60 s
+  std::chrono::seconds write_timeout{10};
+};
+
+// Accepts connections and runs one session per connection on the io_context's thread.
+class server {
+ public:
+  server(boost::asio::io_context& io, const router& routes, const mozlog& log, server_options options = {});
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // Binds and listens; throws boost::system::system_error when the address cannot be used.
+  void listen(const boost::asio::ip::tcp::endpoint& endpoint);
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+  void start();
+
+  // Stops accepting, closes idle connections, lets requests in flight finish and then close.
+  void shutdown();
+  // True once shutdown() was called and every connection has closed.
+  bool drained() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace dockerflow

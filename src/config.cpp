@@ -1,0 +1,157 @@
+#include <dockerflow/config.hpp>
+#include <dockerflow/redact.hpp>
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <cstdlib>
+
+extern char** environ;
+
+namespace dockerflow {
+namespace {
+
+[[noreturn]] void invalid(std::string_view variable, std::string_view shown_value, std::string_view expected) {
+  throw config_error("invalid " + std::string(variable) + "=\"" + std::string(shown_value) + "\": " + std::string(expected));
+}
+
+const std::string* lookup(const environment& env, const std::string& name) {
+  const auto it = env.find(name);
+  return it == env.end() ? nullptr : &it->second;
+}
+
+long parse_integer(const std::string& name, const std::string& value, long min, long max, std::string_view expected) {
+  long result = 0;
+  const auto* end = value.data() + value.size();
+  const auto [ptr, ec] = std::from_chars(value.data(), end, result);
+  if (value.empty() || ec != std::errc{} || ptr != end || result < min || result > max) invalid(name, value, expected);
+  return result;
+}
+
+bool is_ip_address(const std::string& text) {
+  unsigned char buffer[sizeof(in6_addr)];
+  return inet_pton(AF_INET, text.c_str(), buffer) == 1 || inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+std::string percent_decode(std::string_view text) {
+  std::string result;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    int byte = 0;
+    if (text[i] == '%' && i + 2 < text.size() &&
+        std::from_chars(text.data() + i + 1, text.data() + i + 3, byte, 16).ptr == text.data() + i + 3) {
+      result += static_cast<char>(byte);
+      i += 2;
+    } else {
+      result += text[i];
+    }
+  }
+  return result;
+}
+
+void parse_database_url(const std::string& url, config& result) {
+  if (!(url.starts_with("postgres://") || url.starts_with("postgresql://")))
+    invalid("DATABASE_URL", redact_url(url), "expected a postgres:// or postgresql:// URI");
+  result.database_url = url;
+}
+
+}  // namespace
+
+redis_endpoint parse_redis_url(const std::string& url) {
+  const auto fail = [&](std::string_view why) { invalid("REDIS_URL", redact_url(url), why); };
+  constexpr std::string_view scheme = "redis://";
+  if (!url.starts_with(scheme)) fail("expected redis://[:password@]host[:port][/db]");
+  std::string_view rest = std::string_view(url).substr(scheme.size());
+
+  redis_endpoint endpoint;
+  const auto path_start = rest.find('/');
+  const auto authority = rest.substr(0, path_start);
+  const auto at = authority.rfind('@');
+  auto host_port = authority;
+  if (at != std::string_view::npos) {
+    const auto userinfo = authority.substr(0, at);
+    const auto colon = userinfo.find(':');
+    // redis://user:password@ (ACL users are not used by this check) and redis://:password@
+    endpoint.password = percent_decode(colon == std::string_view::npos ? userinfo : userinfo.substr(colon + 1));
+    host_port = authority.substr(at + 1);
+  }
+
+  std::string_view port_text;
+  if (host_port.starts_with('[')) {  // [::1]:6379
+    const auto close = host_port.find(']');
+    if (close == std::string_view::npos) fail("unterminated IPv6 address");
+    endpoint.host = std::string(host_port.substr(1, close - 1));
+    const auto after = host_port.substr(close + 1);
+    if (!after.empty() && !after.starts_with(':')) fail("expected ':' after the IPv6 address");
+    if (!after.empty()) port_text = after.substr(1);
+  } else {
+    const auto colon = host_port.rfind(':');
+    endpoint.host = std::string(host_port.substr(0, colon));
+    if (colon != std::string_view::npos) port_text = host_port.substr(colon + 1);
+  }
+  if (endpoint.host.empty()) fail("missing host");
+  if (!port_text.empty()) {
+    int port = 0;
+    const auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc{} || ptr != port_text.data() + port_text.size() || port < 1 || port > 65535)
+      fail("port must be an integer from 1 to 65535");
+    endpoint.port = static_cast<std::uint16_t>(port);
+  }
+
+  if (path_start != std::string_view::npos) {
+    auto db = rest.substr(path_start + 1);
+    db = db.substr(0, db.find('?'));
+    if (!db.empty()) {
+      const auto [ptr, ec] = std::from_chars(db.data(), db.data() + db.size(), endpoint.database);
+      if (ec != std::errc{} || ptr != db.data() + db.size() || endpoint.database < 0)
+        fail("database must be a non-negative integer");
+    }
+  }
+  return endpoint;
+}
+
+config parse_config(const environment& env) {
+  config result;
+  if (const auto* v = lookup(env, "HOST")) {
+    if (!is_ip_address(*v)) invalid("HOST", *v, "expected an IPv4 or IPv6 address such as 0.0.0.0 or ::");
+    result.host = *v;
+  }
+  if (const auto* v = lookup(env, "PORT"))
+    result.port = static_cast<std::uint16_t>(parse_integer("PORT", *v, 1, 65535, "expected an integer from 1 to 65535"));
+  if (const auto* v = lookup(env, "DATABASE_URL"); v && !v->empty()) parse_database_url(*v, result);
+  if (const auto* v = lookup(env, "REDIS_URL"); v && !v->empty()) {
+    result.redis = parse_redis_url(*v);
+    result.redis_url_redacted = redact_url(*v);
+  }
+  if (const auto* v = lookup(env, "DOCKERFLOW_VERSION_FILE")) {
+    if (v->empty()) invalid("DOCKERFLOW_VERSION_FILE", *v, "expected a file path");
+    result.version_file = *v;
+  }
+  if (const auto* v = lookup(env, "DOCKERFLOW_CHECK_TIMEOUT_MS"))
+    result.check_timeout = std::chrono::milliseconds(
+        parse_integer("DOCKERFLOW_CHECK_TIMEOUT_MS", *v, 1, 600'000, "expected milliseconds from 1 to 600000"));
+  if (const auto* v = lookup(env, "DOCKERFLOW_HEARTBEAT_FAILED_STATUS_CODE"))
+    result.heartbeat_failed_status = static_cast<unsigned>(parse_integer(
+        "DOCKERFLOW_HEARTBEAT_FAILED_STATUS_CODE", *v, 500, 599, "expected a 5xx status code from 500 to 599"));
+  if (const auto* v = lookup(env, "LOG_LEVEL")) {
+    const auto parsed = parse_level(*v);
+    if (!parsed || *parsed == level::ok) invalid("LOG_LEVEL", *v, "expected debug, info, warning, error or critical");
+    result.log_level = *parsed;
+  }
+  if (const auto* v = lookup(env, "LOGGER_NAME")) {
+    if (v->empty()) invalid("LOGGER_NAME", *v, "expected a non-empty name");
+    result.logger_name = *v;
+  }
+  return result;
+}
+
+environment process_environment() {
+  environment env;
+  for (char** entry = environ; entry && *entry; ++entry) {
+    const std::string_view text(*entry);
+    const auto eq = text.find('=');
+    if (eq != std::string_view::npos) env.emplace(text.substr(0, eq), text.substr(eq + 1));
+  }
+  return env;
+}
+
+}  // namespace dockerflow

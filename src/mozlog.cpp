@@ -1,0 +1,76 @@
+#include <dockerflow/mozlog.hpp>
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+namespace dockerflow {
+namespace {
+
+spdlog::level::level_enum to_spdlog(level l) noexcept {
+  switch (l) {
+    case level::ok:
+    case level::debug: return spdlog::level::debug;
+    case level::info: return spdlog::level::info;
+    case level::warning: return spdlog::level::warn;
+    case level::error: return spdlog::level::err;
+    case level::critical: return spdlog::level::critical;
+  }
+  return spdlog::level::info;
+}
+
+std::string local_hostname() {
+  char buffer[256] = {};
+  return gethostname(buffer, sizeof buffer - 1) == 0 ? std::string(buffer) : std::string("unknown");
+}
+
+}  // namespace
+
+int syslog_severity(level l) noexcept {
+  switch (l) {
+    case level::critical: return 2;
+    case level::error: return 3;
+    case level::warning: return 4;
+    case level::info: return 6;
+    case level::ok:
+    case level::debug: return 7;
+  }
+  return 6;
+}
+
+std::string render_mozlog(const mozlog_origin& origin, std::chrono::system_clock::time_point when, level severity,
+                          std::string_view type, const nlohmann::json& fields) {
+  const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(when.time_since_epoch()).count();
+  const nlohmann::json line{{"Timestamp", nanos},
+                            {"Type", type},
+                            {"Logger", origin.logger},
+                            {"Hostname", origin.hostname},
+                            {"EnvVersion", "2.0"},
+                            {"Severity", syslog_severity(severity)},
+                            {"Pid", origin.pid},
+                            {"Fields", fields}};
+  return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+mozlog::mozlog(std::shared_ptr<spdlog::logger> sink, mozlog_origin origin)
+    : sink_(std::move(sink)), origin_(std::move(origin)) {}
+
+bool mozlog::enabled(level severity) const noexcept { return sink_->should_log(to_spdlog(severity)); }
+
+void mozlog::log(level severity, std::string_view type, const nlohmann::json& fields) const {
+  if (!enabled(severity)) return;
+  sink_->log(to_spdlog(severity), render_mozlog(origin_, std::chrono::system_clock::now(), severity, type, fields));
+}
+
+mozlog make_stdout_mozlog(const std::string& name, level minimum) {
+  // The mt sink serialises writers; lines are the whole message, so the pattern is the bare payload.
+  auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+  auto logger = std::make_shared<spdlog::logger>(name, std::move(sink));
+  logger->set_pattern("%v");
+  logger->set_level(to_spdlog(minimum));
+  logger->flush_on(spdlog::level::trace);
+  return mozlog(std::move(logger), {name, local_hostname(), static_cast<std::int64_t>(getpid())});
+}
+
+}  // namespace dockerflow

@@ -1,0 +1,273 @@
+#include <dockerflow/server.hpp>
+#include <dockerflow/request_id.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <list>
+
+namespace dockerflow {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+// What one request produced, for the request.summary line.
+struct exchange {
+  std::string method;
+  std::string path;
+  std::string request_id;
+  std::string agent;
+  std::string lang;
+  unsigned status = 0;
+  int error = 0;
+};
+
+// Protocol errors get an answer; transport errors (timeouts, resets, a closed connection) end quietly.
+std::optional<unsigned> status_for_read_error(const beast::error_code& ec) {
+  if (ec == http::error::header_limit) return 431;
+  if (ec == http::error::body_limit) return 413;
+  if (ec == http::error::end_of_stream || ec == http::error::partial_message) return std::nullopt;
+  if (ec.category() == http::make_error_code(http::error::bad_method).category()) return 400;
+  return std::nullopt;
+}
+
+std::string_view reason_for(unsigned status) {
+  return http::obsolete_reason(static_cast<http::status>(status));
+}
+
+// Routing uses the path only; a target that is not origin-form ("/…") is refused.
+std::optional<std::string> path_of(std::string_view target) {
+  if (!target.starts_with('/')) return std::nullopt;
+  return std::string(target.substr(0, target.find_first_of("?#")));
+}
+
+http::response<http::string_body> to_beast(http_response&& response, unsigned version, bool head, bool keep_alive,
+                                           const std::string& request_id) {
+  http::response<http::string_body> message{static_cast<http::status>(response.status), version};
+  if (!response.content_type.empty()) message.set(http::field::content_type, response.content_type);
+  for (auto& [name, value] : response.headers) message.set(name, value);
+  message.set("X-Content-Type-Options", "nosniff");
+  if (!request_id.empty()) message.set("X-Request-ID", request_id);
+  message.keep_alive(keep_alive);
+  message.body() = std::move(response.body);
+  message.prepare_payload();
+  if (head) message.body().clear();  // Content-Length still tells the GET size
+  return message;
+}
+
+}  // namespace
+
+struct server::impl {
+  struct connection {
+    beast::tcp_stream* stream;
+    bool busy = false;
+  };
+
+  impl(asio::io_context& io_, const router& routes_, const mozlog& log_, server_options options_)
+      : io(io_), routes(routes_), log(log_), options(options_), acceptor(io_) {}
+
+  asio::io_context& io;
+  const router& routes;
+  const mozlog& log;
+  server_options options;
+  tcp::acceptor acceptor;
+  std::list<connection> connections;
+  request_id_generator ids;
+  bool stopping = false;
+
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> session(tcp::socket socket);
+  asio::awaitable<bool> wait_for_request(beast::tcp_stream& stream, beast::flat_buffer& buffer);
+  asio::awaitable<bool> serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer);
+  asio::awaitable<http_response> dispatch(const http_request& request);
+  void log_summary(const exchange& e, clock_type::time_point started) const;
+};
+
+asio::awaitable<void> server::impl::accept_loop() {
+  asio::steady_timer backoff(io);
+  while (acceptor.is_open()) {
+    auto [ec, socket] = co_await acceptor.async_accept(nothrow);
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+    if (ec) {  // e.g. out of file descriptors: keep serving the connections we have
+      log.error("server.accept", {{"error", ec.message()}});
+      backoff.expires_after(std::chrono::milliseconds(50));
+      co_await backoff.async_wait(nothrow);
+      continue;
+    }
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    asio::co_spawn(io, session(std::move(socket)), [this](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log.error("server.session", {{"error", ex.what()}});
+      }
+    });
+  }
+}
+
+asio::awaitable<void> server::impl::session(tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  const auto self = connections.insert(connections.end(), connection{&stream});
+  beast::flat_buffer buffer;
+  while (!stopping && co_await wait_for_request(stream, buffer)) {
+    self->busy = true;
+    const bool again = co_await serve_one(stream, buffer);
+    self->busy = false;
+    if (!again) break;
+  }
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  connections.erase(self);
+}
+
+// Keep-alive connections wait here for their next request under the (long) idle timeout; the
+// request itself then has to arrive within the (short) request timeout.
+asio::awaitable<bool> server::impl::wait_for_request(beast::tcp_stream& stream, beast::flat_buffer& buffer) {
+  if (buffer.size() > 0) co_return true;  // pipelined bytes already here
+  stream.expires_after(options.idle_timeout);
+  auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), nothrow);
+  if (ec) co_return false;
+  buffer.commit(n);
+  co_return true;
+}
+
+asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer) {
+  const auto started = clock_type::now();
+  http::request_parser<http::empty_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+  parser.body_limit(0);  // these endpoints take no body: refuse it instead of reading it
+
+  stream.expires_after(options.request_timeout);
+  auto [read_ec, read_n] = co_await http::async_read_header(stream, buffer, parser, nothrow);
+  exchange e;
+  http_response response;
+  bool keep_alive = false;
+  unsigned version = 11;
+  bool head = false;
+
+  if (read_ec) {
+    const auto status = status_for_read_error(read_ec);
+    if (!status) co_return false;
+    e.error = read_ec.value();
+    response = router::error_response(*status, reason_for(*status));
+  } else {
+    const auto& request = parser.get();
+    version = request.version();
+    keep_alive = request.keep_alive();
+    e.method = std::string(request.method_string());
+    e.agent = std::string(request[http::field::user_agent]);
+    e.lang = std::string(request[http::field::accept_language]);
+    e.request_id = choose_request_id(request["X-Request-ID"], ids);
+    head = request.method() == http::verb::head;
+    const auto path = path_of(request.target());
+    e.path = path.value_or(std::string(request.target()));
+    if (!parser.is_done()) {
+      response = router::error_response(413, reason_for(413));
+      keep_alive = false;
+    } else if (!path) {
+      response = router::error_response(400, reason_for(400));
+      keep_alive = false;
+    } else {
+      // A named request: g++ 12 mishandles temporaries that live across co_await.
+      const http_request routed{e.method, *path, e.request_id};
+      response = co_await dispatch(routed);
+    }
+  }
+
+  e.status = response.status;
+  keep_alive = keep_alive && !stopping;
+  auto message = to_beast(std::move(response), version, head, keep_alive, e.request_id);
+  stream.expires_after(options.write_timeout);
+  auto [write_ec, written] = co_await http::async_write(stream, message, nothrow);
+  if (write_ec) e.error = write_ec.value();
+  log_summary(e, started);
+  co_return keep_alive && !write_ec;
+}
+
+asio::awaitable<http_response> server::impl::dispatch(const http_request& request) {
+  const auto executor = co_await asio::this_coro::executor;
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(http_response)>(
+      [&](auto completion) {
+        // Completion always goes through post so a handler that answers at once never resumes the
+        // coroutine from inside its own initiation.
+        auto shared = std::make_shared<decltype(completion)>(std::move(completion));
+        const auto respond = [shared, executor](http_response response) {
+          asio::post(executor, [shared, response = std::move(response)]() mutable { (*shared)(std::move(response)); });
+        };
+        try {
+          routes.dispatch(request, respond);
+        } catch (const std::exception& ex) {
+          log.error("request.error", {{"path", request.path}, {"error", ex.what()}});
+          respond(router::error_response(500, "Internal Server Error"));
+        }
+      },
+      asio::use_awaitable);
+}
+
+void server::impl::log_summary(const exchange& e, clock_type::time_point started) const {
+  if (!log.enabled(level::info)) return;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - started).count();
+  log.info("request.summary", {{"method", e.method},
+                               {"path", e.path},
+                               {"code", e.status},
+                               {"errno", e.error},
+                               {"t", ms},
+                               {"rid", e.request_id},
+                               {"agent", e.agent},
+                               {"lang", e.lang}});
+}
+
+server::server(asio::io_context& io, const router& routes, const mozlog& log, server_options options)
+    : impl_(std::make_unique<impl>(io, routes, log, options)) {}
+
+server::~server() = default;
+
+void server::listen(const tcp::endpoint& endpoint) {
+  auto& acceptor = impl_->acceptor;
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(tcp::acceptor::reuse_address(true));
+  if (endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(false));
+  acceptor.bind(endpoint);
+  acceptor.listen(asio::socket_base::max_listen_connections);
+}
+
+tcp::endpoint server::local_endpoint() const { return impl_->acceptor.local_endpoint(); }
+
+void server::start() {
+  asio::co_spawn(impl_->io, impl_->accept_loop(), [log = &impl_->log](std::exception_ptr e) {
+    if (e) log->error("server.accept", {{"error", "accept loop ended unexpectedly"}});
+  });
+}
+
+void server::shutdown() {
+  impl_->stopping = true;
+  beast::error_code ignored;
+  impl_->acceptor.close(ignored);
+  for (auto& c : impl_->connections)
+    if (!c.busy) c.stream->cancel();  // idle keep-alive: nothing to finish
+}
+
+bool server::drained() const { return !impl_->acceptor.is_open() && impl_->connections.empty(); }
+
+}  // namespace dockerflow
