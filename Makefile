@@ -1,0 +1,45 @@
+# The two commands: `make run` serves, `make test` runs every test tier. Both install what is missing.
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= 2
+WERROR := $(if $(filter true,$(CI)),ON,OFF)
+
+.PHONY: all deps build run test test-unit test-integration docker-build docker-run docker-test bench clean
+
+all: build
+
+deps:
+	bash scripts/setup.sh
+
+$(BUILD_DIR)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DDOCKERFLOW_WARNINGS_AS_ERRORS=$(WERROR)
+
+build: deps $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j$(JOBS)
+
+run: build
+	bash scripts/run-dev.sh
+
+test: build
+	BUILD_DIR=$(BUILD_DIR) bash scripts/test.sh
+
+test-unit: build
+	BUILD_DIR=$(BUILD_DIR) TEST_TIERS=unit bash scripts/test.sh
+
+test-integration: build
+	BUILD_DIR=$(BUILD_DIR) TEST_TIERS=integration bash scripts/test.sh
+
+docker-build:
+	bash scripts/docker/build.sh
+
+docker-run:
+	bash scripts/docker/up.sh
+
+docker-test:
+	bash scripts/docker/test.sh
+
+bench: build
+	bash bench/run.sh
+
+clean:
+	rm -rf $(BUILD_DIR)
