@@ -50,8 +50,9 @@ void heartbeat::async_run(completion done) {
 
   const auto deadline = pending->started + timeout_;
   for (std::size_t i = 0; i < runners_.size(); ++i) {
-    runners_[i]->request(deadline, [pending, i, ex = executor_](check_result result) {
-      boost::asio::post(ex, [pending, i, result = std::move(result)]() mutable {
+    // The runner thread hands its reference over, so the round (and its timer) dies on the loop thread.
+    runners_[i]->request(deadline, [pending, i, ex = executor_](check_result result) mutable {
+      boost::asio::post(ex, [pending = std::move(pending), i, result = std::move(result)]() mutable {
         if (pending->round.complete(i, std::move(result))) pending->finish();
       });
     });
