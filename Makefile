@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= 2
 WERROR := $(if $(filter true,$(CI)),ON,OFF)
 
-.PHONY: all deps build run test test-unit test-integration docker-build docker-run docker-test bench clean
+.PHONY: all deps build run test test-unit test-integration docker-build docker-run docker-test bench fuzz clean
 
 all: build
 
@@ -40,6 +40,12 @@ docker-test:
 
 bench: build
 	bash bench/run.sh
+
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ -DDOCKERFLOW_FUZZ=ON -DDOCKERFLOW_BUILD_TESTS=OFF
+	cmake --build build-fuzz -j$(JOBS)
+	for f in config_fuzzer version_fuzzer mozlog_fuzzer; do build-fuzz/tests/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; done
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -54,8 +54,15 @@ std::string_view reason_for(unsigned status) {
   return http::obsolete_reason(static_cast<http::status>(status));
 }
 
-// Routing uses the path only; a target that is not origin-form ("/…") is refused.
+// Routing uses the path only. Origin form ("/p?q") and, as RFC 9112 requires of servers, absolute
+// form ("http://host/p") are accepted; authority ("host:port") and asterisk ("*") forms are refused.
 std::optional<std::string> path_of(std::string_view target) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (!target.starts_with(scheme)) continue;
+    const auto slash = target.find_first_of("/?#", scheme.size());
+    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+    if (!target.starts_with('/')) return std::string("/");
+  }
   if (!target.starts_with('/')) return std::nullopt;
   return std::string(target.substr(0, target.find_first_of("?#")));
 }
