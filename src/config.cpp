@@ -63,17 +63,18 @@ redis_endpoint parse_redis_url(const std::string& url) {
   std::string_view rest = std::string_view(url).substr(scheme.size());
 
   redis_endpoint endpoint;
-  const auto path_start = rest.find('/');
-  const auto authority = rest.substr(0, path_start);
-  const auto at = authority.rfind('@');
-  auto host_port = authority;
+  // Split at the last '@' first (as redact_url does), so a password holding '/' cannot leak into the host.
+  const auto at = rest.rfind('@');
   if (at != std::string_view::npos) {
-    const auto userinfo = authority.substr(0, at);
+    const auto userinfo = rest.substr(0, at);
     const auto colon = userinfo.find(':');
-    // redis://user:password@ (ACL users are not used by this check) and redis://:password@
-    endpoint.password = percent_decode(colon == std::string_view::npos ? userinfo : userinfo.substr(colon + 1));
-    host_port = authority.substr(at + 1);
+    // redis://:password@, redis://user:password@ (Redis 6 ACL) and redis://user@ (no password), as redis-py reads them
+    endpoint.username = percent_decode(userinfo.substr(0, colon));
+    if (colon != std::string_view::npos) endpoint.password = percent_decode(userinfo.substr(colon + 1));
+    rest = rest.substr(at + 1);
   }
+  const auto path_start = rest.find('/');
+  const auto host_port = rest.substr(0, path_start);
 
   std::string_view port_text;
   if (host_port.starts_with('[')) {  // [::1]:6379

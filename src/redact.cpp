@@ -2,20 +2,19 @@
 
 namespace dockerflow {
 
+// The password ends at the last '@' of the whole URL, not of a well-formed authority: a password with
+// an unencoded '/' or '?' must still be hidden, so this errs on the side of hiding too much.
 std::string redact_url(std::string_view url) {
   const auto scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) return std::string(url);
-  const auto authority_start = scheme_end + 3;
-  const auto authority_end = url.find_first_of("/?#", authority_start);
-  const auto authority = url.substr(authority_start, authority_end == std::string_view::npos ? url.npos
-                                                                                             : authority_end - authority_start);
-  const auto at = authority.rfind('@');
-  if (at == std::string_view::npos) return std::string(url);
-  const auto colon = authority.substr(0, at).find(':');
+  const auto userinfo_start = scheme_end + 3;
+  const auto at = url.rfind('@');
+  if (at == std::string_view::npos || at < userinfo_start) return std::string(url);
+  const auto colon = url.substr(userinfo_start, at - userinfo_start).find(':');
   if (colon == std::string_view::npos) return std::string(url);
-  std::string result(url.substr(0, authority_start + colon + 1));
+  std::string result(url.substr(0, userinfo_start + colon + 1));
   result += "***";
-  result += url.substr(authority_start + at);
+  result += url.substr(at);
   return result;
 }
 

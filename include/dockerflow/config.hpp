@@ -22,6 +22,7 @@ class config_error : public std::runtime_error {
 struct redis_endpoint {
   std::string host;
   std::uint16_t port = 6379;
+  std::string username;  // empty or "default": AUTH with the password alone
   std::string password;  // empty: no AUTH
   int database = 0;
 };

@@ -20,9 +20,15 @@ struct reply_deleter {
 };
 using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
 
-reply_ptr command(redisContext* c, const char* format, const std::string& argument = {}) {
-  void* reply = argument.empty() ? redisCommand(c, format) : redisCommand(c, format, argument.data(), argument.size());
-  return reply_ptr(static_cast<redisReply*>(reply));
+// Arguments go through %b (binary-safe, never interpreted as format directives).
+reply_ptr command(redisContext* c, const char* format) {
+  return reply_ptr(static_cast<redisReply*>(redisCommand(c, format)));
+}
+reply_ptr command(redisContext* c, const char* format, const std::string& a) {
+  return reply_ptr(static_cast<redisReply*>(redisCommand(c, format, a.data(), a.size())));
+}
+reply_ptr command(redisContext* c, const char* format, const std::string& a, const std::string& b) {
+  return reply_ptr(static_cast<redisReply*>(redisCommand(c, format, a.data(), a.size(), b.data(), b.size())));
 }
 
 }  // namespace
@@ -43,7 +49,9 @@ std::vector<message> redis_check::connect(check_clock::time_point deadline) {
   }
   redisSetTimeout(context_.get(), remaining(deadline));
   if (!endpoint_.password.empty()) {
-    const auto reply = command(context_.get(), "AUTH %b", endpoint_.password);
+    const bool acl_user = !endpoint_.username.empty() && endpoint_.username != "default";
+    const auto reply = acl_user ? command(context_.get(), "AUTH %b %b", endpoint_.username, endpoint_.password)
+                                : command(context_.get(), "AUTH %b", endpoint_.password);
     if (!reply || reply->type == REDIS_REPLY_ERROR) {
       const std::string why = reply ? std::string(reply->str, reply->len) : context_->errstr;
       context_.reset();
