@@ -53,6 +53,8 @@ struct check_runner::state {
       result.messages = probe->run(until);
     } catch (const std::exception& e) {
       result.messages.push_back(error_message(std::string(probe->name()) + ".E999", e.what()));
+    } catch (...) {  // an escaped exception would end the process from this thread
+      result.messages.push_back(error_message(std::string(probe->name()) + ".E999", "unknown exception"));
     }
     result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(check_clock::now() - started);
     return result;

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 
@@ -11,8 +12,25 @@ extern char** environ;
 namespace dockerflow {
 namespace {
 
+// Values are shown escaped so the message stays one line whatever the value holds (e.g. a CR from an .env file).
+std::string printable(std::string_view value) {
+  std::string shown;
+  for (const char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f || c == '"' || c == '\\') {
+      constexpr char hex[] = "0123456789abcdef";
+      shown += "\\x";
+      shown += hex[byte >> 4];
+      shown += hex[byte & 0xf];
+    } else {
+      shown += c;
+    }
+  }
+  return shown;
+}
+
 [[noreturn]] void invalid(std::string_view variable, std::string_view shown_value, std::string_view expected) {
-  throw config_error("invalid " + std::string(variable) + "=\"" + std::string(shown_value) + "\": " + std::string(expected));
+  throw config_error("invalid " + std::string(variable) + "=\"" + printable(shown_value) + "\": " + std::string(expected));
 }
 
 const std::string* lookup(const environment& env, const std::string& name) {
@@ -37,8 +55,9 @@ std::string percent_decode(std::string_view text) {
   std::string result;
   for (std::size_t i = 0; i < text.size(); ++i) {
     int byte = 0;
-    if (text[i] == '%' && i + 2 < text.size() &&
-        std::from_chars(text.data() + i + 1, text.data() + i + 3, byte, 16).ptr == text.data() + i + 3) {
+    if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+      std::from_chars(text.data() + i + 1, text.data() + i + 3, byte, 16);
       result += static_cast<char>(byte);
       i += 2;
     } else {

@@ -1,13 +1,16 @@
 #include <dockerflow/redact.hpp>
 
+#include <algorithm>
+
 namespace dockerflow {
 
 // The password ends at the last '@' of the whole URL, not of a well-formed authority: a password with
 // an unencoded '/' or '?' must still be hidden, so this errs on the side of hiding too much.
 std::string redact_url(std::string_view url) {
-  const auto scheme_end = url.find("://");
+  // Also for mistyped schemes ("postgres:/u:p@h"): the userinfo starts after the scheme's ':' and slashes.
+  const auto scheme_end = url.find(':');
   if (scheme_end == std::string_view::npos) return std::string(url);
-  const auto userinfo_start = scheme_end + 3;
+  const auto userinfo_start = std::min(url.find_first_not_of('/', scheme_end + 1), url.size());
   const auto at = url.rfind('@');
   if (at == std::string_view::npos || at < userinfo_start) return std::string(url);
   const auto colon = url.substr(userinfo_start, at - userinfo_start).find(':');
@@ -20,8 +23,9 @@ std::string redact_url(std::string_view url) {
 
 std::string scrub(std::string text, std::string_view secret) {
   if (secret.empty()) return text;
-  for (auto pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos))
-    text.replace(pos, secret.size(), "***");
+  constexpr std::string_view mask = "***";
+  for (auto pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos + mask.size()))
+    text.replace(pos, secret.size(), mask);
   return text;
 }
 
