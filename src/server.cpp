@@ -29,6 +29,7 @@ using tcp = asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
 
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+using request_parser = http::request_parser<http::empty_body>;
 
 // What one request produced, for the request.summary line.
 struct exchange {
@@ -105,6 +106,8 @@ struct server::impl {
   asio::awaitable<void> session(tcp::socket socket);
   asio::awaitable<bool> wait_for_request(beast::tcp_stream& stream, beast::flat_buffer& buffer);
   asio::awaitable<bool> serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer);
+  asio::awaitable<beast::error_code> read_header(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                                 request_parser& parser);
   asio::awaitable<http_response> dispatch(const http_request& request);
   void log_summary(const exchange& e, clock_type::time_point started) const;
 };
@@ -161,12 +164,11 @@ asio::awaitable<bool> server::impl::wait_for_request(beast::tcp_stream& stream, 
 
 asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer) {
   const auto started = clock_type::now();
-  http::request_parser<http::empty_body> parser;
-  parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+  request_parser parser;
   parser.body_limit(0);  // these endpoints take no body: refuse it instead of reading it
 
   stream.expires_after(options.request_timeout);
-  auto [read_ec, read_n] = co_await http::async_read_header(stream, buffer, parser, nothrow);
+  const auto read_ec = co_await read_header(stream, buffer, parser);
   exchange e;
   http_response response;
   bool keep_alive = false;
@@ -210,6 +212,29 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream, beast::
   if (write_ec) e.error = write_ec.value();
   log_summary(e, started);
   co_return keep_alive && !write_ec;
+}
+
+// Beast's own read loop consumes complete header lines as they arrive and checks header_limit only
+// against what is still unconsumed, so headers sent line by line could grow past it. Feeding the parser
+// here keeps a running total and enforces the limit on the whole header.
+asio::awaitable<beast::error_code> server::impl::read_header(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                                             request_parser& parser) {
+  std::size_t consumed = 0;
+  for (;;) {
+    if (buffer.size() > 0) {
+      if (consumed >= options.header_limit) co_return http::error::header_limit;
+      parser.header_limit(static_cast<std::uint32_t>(options.header_limit - consumed));
+      beast::error_code ec;
+      const auto used = parser.put(buffer.data(), ec);
+      buffer.consume(used);
+      consumed += used;
+      if (parser.is_header_done() || (ec && ec != http::error::need_more)) co_return ec;
+    }
+    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), nothrow);
+    if (ec == asio::error::eof) co_return parser.got_some() ? http::error::partial_message : http::error::end_of_stream;
+    if (ec) co_return ec;
+    buffer.commit(n);
+  }
 }
 
 asio::awaitable<http_response> server::impl::dispatch(const http_request& request) {

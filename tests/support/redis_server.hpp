@@ -1,0 +1,54 @@
+#pragma once
+
+#include "support/child_process.hpp"
+#include "support/temp_dir.hpp"
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace dockerflow::test {
+
+struct redis_options {
+  std::optional<std::string> password; // set: clients must AUTH (requirepass)
+};
+
+// A throwaway redis-server on a free port of 127.0.0.1 without persistence, so nothing is written
+// outside its temp dir. Tests stop, restart and freeze it to simulate outages.
+class redis_server {
+public:
+  explicit redis_server(redis_options options = {});
+  ~redis_server() = default;
+
+  redis_server(const redis_server&) = delete;
+  redis_server& operator=(const redis_server&) = delete;
+
+  // Starts on the same port every time and waits until it answers PING.
+  void start();
+  void stop();
+  void restart();
+  bool running() const noexcept { return process_ != nullptr; }
+
+  pid_t pid() const;
+  // SIGSTOP / SIGCONT: the kernel still completes TCP handshakes, but nothing answers, as with a
+  // frozen host; that is the case a client's timeouts must handle.
+  void pause();
+  void resume();
+
+  std::uint16_t port() const noexcept { return port_; }
+  // redis://[:password@]127.0.0.1:port/0
+  std::string url() const;
+  std::string log_text() const;
+
+private:
+  redis_options options_;
+  temp_dir dir_;
+  std::uint16_t port_;
+  std::unique_ptr<child_process> process_;
+  bool paused_ = false;
+};
+
+} // namespace dockerflow::test
