@@ -33,7 +33,7 @@ docker-build:
 	bash scripts/docker/build.sh
 
 docker-run:
-	bash scripts/docker/up.sh
+	bash scripts/docker/up.sh $(UP_ARGS)
 
 docker-test:
 	bash scripts/docker/test.sh
