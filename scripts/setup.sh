@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libboost1.81-dev libpqxx-dev libpq-dev libhiredis-dev nlohmann-json3-dev libspdlog-dev libgtest-dev
-  postgresql redis-server curl ca-certificates
+  postgresql redis-server curl ca-certificates python3 util-linux
 )
 
 missing=()

@@ -45,6 +45,12 @@ for service in db redis; do
 done
 check_body ok ok
 
-state=$(docker inspect -f '{{.State.Health.Status}} {{.Config.User}}' "$("${compose[@]}" ps -q web)")
+# The first health probe runs one interval after start: poll rather than read the state once.
+web_id=$("${compose[@]}" ps -q web)
+for _ in $(seq 1 60); do
+  state=$(docker inspect -f '{{.State.Health.Status}} {{.Config.User}}' "$web_id")
+  [[ $state == starting* ]] || break
+  sleep 0.5
+done
 [[ $state == "healthy 10001:10001" ]] || fail "web is '$state'"
 info "ok: web healthy as 10001:10001"
