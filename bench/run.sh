@@ -42,7 +42,7 @@ measure() {
 start_local_postgres >/dev/null
 start_local_redis >/dev/null
 app_port=$(free_port)
-DATABASE_URL=$DATABASE_URL REDIS_URL=$REDIS_URL PORT=$app_port HOST=127.0.0.1 LOG_LEVEL=warning \
+DATABASE_URL=$DATABASE_URL REDIS_URL=$REDIS_URL PORT=$app_port HOST=127.0.0.1 LOG_LEVEL="${BENCH_LOG_LEVEL:-info}" \
   DOCKERFLOW_VERSION_FILE=version.json taskset -c 0 "$app" >"$work/app.log" 2>&1 &
 app_pid=$!
 wait_port "$app_port"
@@ -75,4 +75,4 @@ read -r rps p50 p99 bad < <(measure "http://127.0.0.1:$app_port/__heartbeat__" 1
 echo "| /__heartbeat__ (Postgres + Redis) | dockerflow-app | $rps | $p50 | $p99 | $bad |"
 echo
 echo "dockerflow-app RSS: ${rss_idle} kB idle, $(rss_kb "$app_pid") kB after load, peak $(hwm_kb "$app_pid") kB"
-echo "($connections connections, $duration per run, server on CPU 0, wrk on CPU 1; heartbeat with 10 connections)"
+echo "($connections connections, $duration per run, server on CPU 0, wrk on CPU 1; heartbeat with 10 connections; LOG_LEVEL=${BENCH_LOG_LEVEL:-info}, logs to a file)"
