@@ -31,13 +31,17 @@ using clock_type = std::chrono::steady_clock;
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 using request_parser = http::request_parser<http::empty_body>;
 
-// What one request produced, for the request.summary line.
+// One request as the answer and the request.summary line need it.
 struct exchange {
   std::string method;
   std::string path;
+  std::optional<std::string> route;  // the path to route on; empty for targets we do not serve
   std::string request_id;
   std::string agent;
   std::string lang;
+  unsigned version = 11;
+  bool head = false;
+  bool keep_alive = false;
   unsigned status = 0;
   int error = 0;
 };
@@ -68,17 +72,36 @@ std::optional<std::string> path_of(std::string_view target) {
   return std::string(target.substr(0, target.find_first_of("?#")));
 }
 
-http::response<http::string_body> to_beast(http_response&& response, unsigned version, bool head, bool keep_alive,
-                                           const std::string& request_id) {
-  http::response<http::string_body> message{static_cast<http::status>(response.status), version};
+exchange describe(const http::request<http::empty_body>& request, request_id_generator& ids) {
+  exchange e;
+  e.method = std::string(request.method_string());
+  e.route = path_of(request.target());
+  e.path = e.route.value_or(std::string(request.target()));
+  e.request_id = choose_request_id(request["X-Request-ID"], ids);
+  e.agent = std::string(request[http::field::user_agent]);
+  e.lang = std::string(request[http::field::accept_language]);
+  e.version = request.version();
+  e.head = request.method() == http::verb::head;
+  e.keep_alive = request.keep_alive();
+  return e;
+}
+
+// A refused request closes the connection: what follows it on the wire cannot be trusted.
+http_response refuse(exchange& e, unsigned status) {
+  e.keep_alive = false;
+  return router::error_response(status, reason_for(status));
+}
+
+http::response<http::string_body> to_beast(http_response&& response, const exchange& e) {
+  http::response<http::string_body> message{static_cast<http::status>(response.status), e.version};
   if (!response.content_type.empty()) message.set(http::field::content_type, response.content_type);
   for (auto& [name, value] : response.headers) message.set(name, value);
   message.set("X-Content-Type-Options", "nosniff");
-  if (!request_id.empty()) message.set("X-Request-ID", request_id);
-  message.keep_alive(keep_alive);
+  if (!e.request_id.empty()) message.set("X-Request-ID", e.request_id);
+  message.keep_alive(e.keep_alive);
   message.body() = std::move(response.body);
   message.prepare_payload();
-  if (head) message.body().clear();  // Content-Length still tells the GET size
+  if (e.head) message.body().clear();  // Content-Length still tells the GET size
   return message;
 }
 
@@ -169,49 +192,31 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream, beast::
 
   stream.expires_after(options.request_timeout);
   const auto read_ec = co_await read_header(stream, buffer, parser);
-  exchange e;
+  exchange e = parser.is_header_done() ? describe(parser.get(), ids) : exchange{};
   http_response response;
-  bool keep_alive = false;
-  unsigned version = 11;
-  bool head = false;
-
   if (read_ec) {
     const auto status = status_for_read_error(read_ec);
-    if (!status) co_return false;
+    if (!status) co_return false;  // timed out, reset or closed: nobody to answer
     e.error = read_ec.value();
-    response = router::error_response(*status, reason_for(*status));
+    response = refuse(e, *status);
+  } else if (!parser.is_done()) {
+    response = refuse(e, 413);
+  } else if (!e.route) {
+    response = refuse(e, 400);
   } else {
-    const auto& request = parser.get();
-    version = request.version();
-    keep_alive = request.keep_alive();
-    e.method = std::string(request.method_string());
-    e.agent = std::string(request[http::field::user_agent]);
-    e.lang = std::string(request[http::field::accept_language]);
-    e.request_id = choose_request_id(request["X-Request-ID"], ids);
-    head = request.method() == http::verb::head;
-    const auto path = path_of(request.target());
-    e.path = path.value_or(std::string(request.target()));
-    if (!parser.is_done()) {
-      response = router::error_response(413, reason_for(413));
-      keep_alive = false;
-    } else if (!path) {
-      response = router::error_response(400, reason_for(400));
-      keep_alive = false;
-    } else {
-      // A named request: g++ 12 mishandles temporaries that live across co_await.
-      const http_request routed{e.method, *path, e.request_id};
-      response = co_await dispatch(routed);
-    }
+    // A named request: g++ 12 mishandles temporaries that live across co_await.
+    const http_request routed{e.method, *e.route, e.request_id};
+    response = co_await dispatch(routed);
   }
 
   e.status = response.status;
-  keep_alive = keep_alive && !stopping;
-  auto message = to_beast(std::move(response), version, head, keep_alive, e.request_id);
+  e.keep_alive = e.keep_alive && !stopping;
+  auto message = to_beast(std::move(response), e);
   stream.expires_after(options.write_timeout);
   auto [write_ec, written] = co_await http::async_write(stream, message, nothrow);
   if (write_ec) e.error = write_ec.value();
   log_summary(e, started);
-  co_return keep_alive && !write_ec;
+  co_return e.keep_alive && !write_ec;
 }
 
 // Beast's own read loop consumes complete header lines as they arrive and checks header_limit only
