@@ -1,7 +1,11 @@
 #include <dockerflow/mozlog.hpp>
 
+#include <spdlog/async.h>
+#include <spdlog/async_logger.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <cstdio>
 
 #include <unistd.h>
 
@@ -53,8 +57,9 @@ std::string render_mozlog(const mozlog_origin& origin, std::chrono::system_clock
   return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-mozlog::mozlog(std::shared_ptr<spdlog::logger> sink, mozlog_origin origin)
-    : sink_(std::move(sink)), origin_(std::move(origin)) {}
+mozlog::mozlog(std::shared_ptr<spdlog::logger> sink, mozlog_origin origin,
+               std::shared_ptr<spdlog::details::thread_pool> writer)
+    : writer_(std::move(writer)), sink_(std::move(sink)), origin_(std::move(origin)) {}
 
 bool mozlog::enabled(level severity) const noexcept { return sink_->should_log(to_spdlog(severity)); }
 
@@ -64,13 +69,15 @@ void mozlog::log(level severity, std::string_view type, const nlohmann::json& fi
 }
 
 mozlog make_stdout_mozlog(const std::string& name, level minimum) {
-  // The mt sink serialises writers; lines are the whole message, so the pattern is the bare payload.
+  // Line-buffered: each line reaches the log collector as soon as it is written.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  auto writer = std::make_shared<spdlog::details::thread_pool>(8192, 1);
   auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
-  auto logger = std::make_shared<spdlog::logger>(name, std::move(sink));
-  logger->set_pattern("%v");
+  auto logger = std::make_shared<spdlog::async_logger>(name, std::move(sink), writer,
+                                                       spdlog::async_overflow_policy::overrun_oldest);
+  logger->set_pattern("%v");  // the payload is the whole mozlog line
   logger->set_level(to_spdlog(minimum));
-  logger->flush_on(spdlog::level::trace);
-  return mozlog(std::move(logger), {name, local_hostname(), static_cast<std::int64_t>(getpid())});
+  return mozlog(std::move(logger), {name, local_hostname(), static_cast<std::int64_t>(getpid())}, std::move(writer));
 }
 
 }  // namespace dockerflow

@@ -4,9 +4,11 @@
 
 namespace dockerflow {
 
+namespace {
+
 // The password ends at the last '@' of the whole URL, not of a well-formed authority: a password with
 // an unencoded '/' or '?' must still be hidden, so this errs on the side of hiding too much.
-std::string redact_url(std::string_view url) {
+std::string redact_userinfo(std::string_view url) {
   // Also for mistyped schemes ("postgres:/u:p@h"): the userinfo starts after the scheme's ':' and slashes.
   const auto scheme_end = url.find(':');
   if (scheme_end == std::string_view::npos) return std::string(url);
@@ -20,6 +22,21 @@ std::string redact_url(std::string_view url) {
   result += url.substr(at);
   return result;
 }
+
+// libpq also takes the password as a parameter: "…?password=secret&sslmode=…".
+std::string redact_password_parameters(std::string url) {
+  constexpr std::string_view key = "password=";
+  for (auto pos = url.find(key); pos != std::string::npos; pos = url.find(key, pos + key.size() + 3)) {
+    const auto value_start = pos + key.size();
+    const auto value_end = std::min(url.find('&', value_start), url.size());
+    url.replace(value_start, value_end - value_start, "***");
+  }
+  return url;
+}
+
+}  // namespace
+
+std::string redact_url(std::string_view url) { return redact_password_parameters(redact_userinfo(url)); }
 
 std::string scrub(std::string text, std::string_view secret) {
   if (secret.empty()) return text;

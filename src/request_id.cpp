@@ -11,7 +11,11 @@ bool is_valid_request_id(std::string_view id) noexcept {
   });
 }
 
-request_id_generator::request_id_generator() : engine_(std::random_device{}()) {}
+request_id_generator::request_id_generator() {
+  std::random_device entropy;
+  std::seed_seq seed{entropy(), entropy(), entropy(), entropy()};
+  engine_.seed(seed);
+}
 
 std::string request_id_generator::next() {
   constexpr char hex[] = "0123456789abcdef";

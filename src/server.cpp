@@ -110,7 +110,18 @@ http::response<http::string_body> to_beast(http_response&& response, const excha
 struct server::impl {
   struct connection {
     beast::tcp_stream* stream;
-    bool busy = false;
+    bool busy = false;  // a complete request is being answered: shutdown lets it finish
+  };
+
+  struct registration {
+    registration(std::list<connection>& list_, beast::tcp_stream& stream)
+        : list(list_), entry(list_.insert(list_.end(), connection{&stream})) {}
+    ~registration() { list.erase(entry); }
+    registration(const registration&) = delete;
+    registration& operator=(const registration&) = delete;
+
+    std::list<connection>& list;
+    std::list<connection>::iterator entry;
   };
 
   impl(asio::io_context& io_, const router& routes_, const mozlog& log_, server_options options_)
@@ -128,7 +139,7 @@ struct server::impl {
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> session(tcp::socket socket);
   asio::awaitable<bool> wait_for_request(beast::tcp_stream& stream, beast::flat_buffer& buffer);
-  asio::awaitable<bool> serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer);
+  asio::awaitable<bool> serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer, connection& self);
   asio::awaitable<beast::error_code> read_header(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                                  request_parser& parser);
   asio::awaitable<http_response> dispatch(const http_request& request);
@@ -161,17 +172,15 @@ asio::awaitable<void> server::impl::accept_loop() {
 
 asio::awaitable<void> server::impl::session(tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
-  const auto self = connections.insert(connections.end(), connection{&stream});
+  const registration self(connections, stream);  // erased however the coroutine ends
   beast::flat_buffer buffer;
   while (!stopping && co_await wait_for_request(stream, buffer)) {
-    self->busy = true;
-    const bool again = co_await serve_one(stream, buffer);
-    self->busy = false;
+    const bool again = co_await serve_one(stream, buffer, *self.entry);
+    self.entry->busy = false;
     if (!again) break;
   }
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  connections.erase(self);
 }
 
 // Keep-alive connections wait here for their next request under the (long) idle timeout; the
@@ -185,14 +194,19 @@ asio::awaitable<bool> server::impl::wait_for_request(beast::tcp_stream& stream, 
   co_return true;
 }
 
-asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer) {
+asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                              connection& self) {
   const auto started = clock_type::now();
   request_parser parser;
   parser.body_limit(0);  // these endpoints take no body: refuse it instead of reading it
 
   stream.expires_after(options.request_timeout);
   const auto read_ec = co_await read_header(stream, buffer, parser);
-  exchange e = parser.is_header_done() ? describe(parser.get(), ids) : exchange{};
+  // Until here shutdown may cut the connection: a half-sent request is not worth waiting for.
+  self.busy = true;
+  // Also for refusals: whatever of the header was parsed (a body_limit error comes before the header
+  // counts as done) identifies the request in the answer and the log.
+  exchange e = describe(parser.get(), ids);
   http_response response;
   if (read_ec) {
     const auto status = status_for_read_error(read_ec);
@@ -265,14 +279,16 @@ asio::awaitable<http_response> server::impl::dispatch(const http_request& reques
 void server::impl::log_summary(const exchange& e, clock_type::time_point started) const {
   if (!log.enabled(level::info)) return;
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - started).count();
-  log.info("request.summary", {{"method", e.method},
-                               {"path", e.path},
+  // Bounded so a client cannot make every log line kilobytes long.
+  const auto clip = [](const std::string& value) { return value.substr(0, 256); };
+  log.info("request.summary", {{"method", clip(e.method)},
+                               {"path", clip(e.path)},
                                {"code", e.status},
                                {"errno", e.error},
                                {"t", ms},
                                {"rid", e.request_id},
-                               {"agent", e.agent},
-                               {"lang", e.lang}});
+                               {"agent", clip(e.agent)},
+                               {"lang", clip(e.lang)}});
 }
 
 server::server(asio::io_context& io, const router& routes, const mozlog& log, server_options options)

@@ -10,7 +10,10 @@
 #include <string>
 #include <string_view>
 
-namespace spdlog { class logger; }
+namespace spdlog {
+class logger;
+namespace details { class thread_pool; }
+}  // namespace spdlog
 
 namespace dockerflow {
 
@@ -32,7 +35,9 @@ std::string render_mozlog(const mozlog_origin& origin, std::chrono::system_clock
 // Writes mozlog lines through spdlog (thread-safe, level-filtered) to a sink, stdout by default.
 class mozlog {
  public:
-  mozlog(std::shared_ptr<spdlog::logger> sink, mozlog_origin origin);
+  // `writer` is the thread behind an asynchronous `sink`, kept alive (and joined, after draining) with it.
+  mozlog(std::shared_ptr<spdlog::logger> sink, mozlog_origin origin,
+         std::shared_ptr<spdlog::details::thread_pool> writer = nullptr);
 
   bool enabled(level severity) const noexcept;
   void log(level severity, std::string_view type, const nlohmann::json& fields) const;
@@ -41,11 +46,14 @@ class mozlog {
   void error(std::string_view type, const nlohmann::json& fields) const { log(level::error, type, fields); }
 
  private:
+  std::shared_ptr<spdlog::details::thread_pool> writer_;  // declared first: destroyed last
   std::shared_ptr<spdlog::logger> sink_;
   mozlog_origin origin_;
 };
 
-// A logger on stdout for `name` showing `minimum` and above.
+// A logger on stdout for `name` showing `minimum` and above. Lines are written by a background thread:
+// a stdout nobody reads (a stalled log driver) must not stall the event loop and with it the load
+// balancer's probe. If that thread falls 8192 lines behind, the oldest waiting lines are dropped.
 mozlog make_stdout_mozlog(const std::string& name, level minimum);
 
 }  // namespace dockerflow

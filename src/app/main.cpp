@@ -6,6 +6,7 @@
 #include <dockerflow/healthcheck_client.hpp>
 #include <dockerflow/heartbeat.hpp>
 #include <dockerflow/mozlog.hpp>
+#include <dockerflow/redact.hpp>
 #include <dockerflow/router.hpp>
 #include <dockerflow/server.hpp>
 #include <dockerflow/version.hpp>
@@ -16,6 +17,8 @@
 
 #include <sys/resource.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string_view>
 
@@ -68,6 +71,10 @@ void stop_on_signal(asio::signal_set& signals, asio::steady_timer& drain, server
     if (ec) return;
     log.info("server.stopping", {{"signal", signal}});
     srv.shutdown();
+    // A second signal means "now": stop without waiting for requests in flight.
+    signals.async_wait([&](boost::system::error_code again, int) {
+      if (!again) io.stop();
+    });
     stop_when_drained(drain, srv, io, std::chrono::steady_clock::now() + shutdown_limit);
   });
 }
@@ -95,7 +102,9 @@ int serve(const config& cfg, const version_info& version) {
                                 {"port", srv.local_endpoint().port()},
                                 {"version", version.version},
                                 {"commit", version.commit},
-                                {"checks", beat.check_names()}});
+                                {"checks", beat.check_names()},
+                                {"database", cfg.database_url ? redact_url(*cfg.database_url) : ""},
+                                {"redis", cfg.redis_url_redacted}});
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   asio::steady_timer drain(io);
@@ -121,7 +130,11 @@ int main(int argc, char** argv) {
     const auto cfg = parse_config(process_environment());
     if (command == "healthcheck") return healthcheck(cfg);
     const auto version = load_version_file(cfg.version_file);
-    return serve(cfg, version);
+    const int code = serve(cfg, version);  // returns after the log writer has drained
+    // A probe thread may still be blocked inside libpq on a hung server; skipping static destructors
+    // means none of them runs underneath it.
+    std::fflush(nullptr);
+    std::_Exit(code);
   } catch (const config_error& e) {
     std::cerr << "dockerflow-app: " << e.what() << "\n";
   } catch (const version_error& e) {

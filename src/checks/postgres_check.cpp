@@ -7,36 +7,67 @@
 #include <pqxx/except>
 #include <pqxx/nontransaction>
 
+#include <vector>
+
 namespace dockerflow {
 namespace {
 
-// libpq's connect_timeout is whole seconds, at least 2; the heartbeat's own deadline covers the rest.
-std::string with_connect_timeout(std::string url, std::chrono::milliseconds timeout) {
-  if (url.find("connect_timeout=") != std::string::npos) return url;
-  const auto seconds = std::max<long long>(2, (timeout.count() + 999) / 1000);
-  url += url.find('?') == std::string::npos ? '?' : '&';
-  return url + "connect_timeout=" + std::to_string(seconds);
+// Adds what bounds a probe unless the URL already says otherwise: libpq's connect_timeout is whole
+// seconds, at least 2; tcp_user_timeout ends a query whose packets go unacknowledged (a blackholed
+// network) instead of waiting for TCP's own ~15 minutes. The heartbeat's deadline covers the rest.
+std::string with_timeouts(std::string url, std::chrono::milliseconds timeout) {
+  const auto add = [&](std::string_view key, long long value) {
+    if (url.find(std::string(key) + "=") != std::string::npos) return;
+    url += url.find('?') == std::string::npos ? '?' : '&';
+    url += std::string(key) + "=" + std::to_string(value);
+  };
+  add("connect_timeout", std::max<long long>(2, (timeout.count() + 999) / 1000));
+  add("tcp_user_timeout", std::max<long long>(1000, timeout.count()));
+  return url;
 }
 
-// Validates with libpq's own parser so a bad DATABASE_URL fails at start-up, not at the first probe.
+// The secrets a URL may carry, as written: the userinfo password and any password= parameter.
+std::vector<std::string> secrets_in(std::string_view url) {
+  std::vector<std::string> found;
+  const auto scheme_end = url.find("://");
+  const auto at = url.rfind('@');
+  if (scheme_end != std::string_view::npos && at != std::string_view::npos && at > scheme_end) {
+    const auto userinfo = url.substr(scheme_end + 3, at - scheme_end - 3);
+    if (const auto colon = userinfo.find(':'); colon != std::string_view::npos) found.emplace_back(userinfo.substr(colon + 1));
+  }
+  for (auto pos = url.find("password="); pos != std::string_view::npos; pos = url.find("password=", pos + 1)) {
+    const auto value = url.substr(pos + 9, url.find('&', pos) == std::string_view::npos ? url.npos : url.find('&', pos) - pos - 9);
+    found.emplace_back(value);
+  }
+  return found;
+}
+
+std::string scrub_all(std::string text, const std::vector<std::string>& secrets) {
+  for (const auto& secret : secrets) text = scrub(std::move(text), secret);
+  return text;
+}
+
+std::string first_line(std::string text) {
+  text = text.substr(0, text.find('\n'));
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\r')) text.pop_back();
+  return text;
+}
+
+// Validates the URL as the user wrote it with libpq's own parser, so a bad DATABASE_URL fails at
+// start-up, not at the first probe. Returns the decoded password, to be scrubbed from error texts.
 std::string password_of(const std::string& url) {
   char* error = nullptr;
   PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
   if (!options) {
-    const std::string why = error ? error : "cannot parse";
+    const std::string why = first_line(error ? error : "cannot parse");
     PQfreemem(error);
-    throw config_error("invalid DATABASE_URL=\"" + redact_url(url) + "\": " + scrub(why, url));
+    throw config_error("invalid DATABASE_URL=\"" + redact_url(url) + "\": " + scrub_all(why, secrets_in(url)));
   }
   std::string password;
   for (auto* o = options; o->keyword; ++o)
     if (std::string_view(o->keyword) == "password" && o->val) password = o->val;
   PQconninfoFree(options);
   return password;
-}
-
-std::string first_line(std::string text) {
-  text = text.substr(0, text.find('\n'));
-  return text;
 }
 
 }  // namespace
@@ -47,7 +78,7 @@ struct postgres_check::connection {
 };
 
 postgres_check::postgres_check(std::string url, std::chrono::milliseconds timeout)
-    : conninfo_(with_connect_timeout(url, timeout)), password_(password_of(conninfo_)) {}
+    : password_(password_of(url)), conninfo_(with_timeouts(url, timeout)) {}
 
 postgres_check::~postgres_check() = default;
 
@@ -59,7 +90,10 @@ std::vector<message> postgres_check::run(check_clock::time_point) {
     return {};
   } catch (const pqxx::broken_connection& e) {
     connection_.reset();
-    return {error_message("postgres.E001", "cannot connect: " + scrub(first_line(e.what()), password_))};
+    const auto why = scrub(first_line(e.what()), password_);
+    // "FATAL:" is the server speaking (bad password, unknown database): reachable but refusing.
+    if (why.find("FATAL:") != std::string::npos) return {error_message("postgres.E002", "connection refused by the server: " + why)};
+    return {error_message("postgres.E001", "cannot connect: " + why)};
   } catch (const std::exception& e) {
     connection_.reset();
     return {error_message("postgres.E002", "query failed: " + scrub(first_line(e.what()), password_))};

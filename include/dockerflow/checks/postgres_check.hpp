@@ -19,8 +19,8 @@ class postgres_check final : public check {
   std::vector<message> run(check_clock::time_point deadline) override;
 
  private:
-  std::string conninfo_;
   std::string password_;  // scrubbed from error texts
+  std::string conninfo_;
   struct connection;  // wraps pqxx::connection, whose header is heavy
   std::unique_ptr<connection> connection_;
 };
