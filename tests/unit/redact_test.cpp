@@ -16,6 +16,13 @@ TEST(RedactUrl, PostgresPassword) {
             "postgresql://app:***@db.internal:5432/app?sslmode=require");
 }
 
+TEST(RedactUrl, PasswordParametersAreHidden) {
+  EXPECT_EQ(redact_url("postgres://h/db?password=hunter2&sslmode=require"),
+            "postgres://h/db?password=***&sslmode=require");
+  EXPECT_EQ(redact_url("postgres://u:p@h/db?password=x"), "postgres://u:***@h/db?password=***");
+  EXPECT_EQ(redact_url("postgres://h/db?password="), "postgres://h/db?password=***");
+}
+
 TEST(RedactUrl, RedisPasswordWithoutUser) {
   EXPECT_EQ(redact_url("redis://:p@h:1"), "redis://:***@h:1");
   EXPECT_EQ(redact_url("redis://:hunter2@cache:6379/0"), "redis://:***@cache:6379/0");
