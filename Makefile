@@ -42,7 +42,8 @@ bench: build
 	bash bench/run.sh
 
 FUZZ_SECONDS ?= 30
-fuzz: deps
+fuzz:
+	SETUP_EXTRA_PACKAGES="clang libclang-rt-14-dev" bash scripts/setup.sh
 	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ -DDOCKERFLOW_FUZZ=ON -DDOCKERFLOW_BUILD_TESTS=OFF
 	cmake --build build-fuzz -j$(JOBS)
 	for f in config_fuzzer version_fuzzer mozlog_fuzzer; do build-fuzz/tests/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; done
