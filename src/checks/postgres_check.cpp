@@ -26,27 +26,6 @@ std::string with_timeouts(std::string url, std::chrono::milliseconds timeout) {
   return url;
 }
 
-// The secrets a URL may carry, as written: the userinfo password and any password= parameter.
-std::vector<std::string> secrets_in(std::string_view url) {
-  std::vector<std::string> found;
-  const auto scheme_end = url.find("://");
-  const auto at = url.rfind('@');
-  if (scheme_end != std::string_view::npos && at != std::string_view::npos && at > scheme_end) {
-    const auto userinfo = url.substr(scheme_end + 3, at - scheme_end - 3);
-    if (const auto colon = userinfo.find(':'); colon != std::string_view::npos) found.emplace_back(userinfo.substr(colon + 1));
-  }
-  for (auto pos = url.find("password="); pos != std::string_view::npos; pos = url.find("password=", pos + 1)) {
-    const auto value = url.substr(pos + 9, url.find('&', pos) == std::string_view::npos ? url.npos : url.find('&', pos) - pos - 9);
-    found.emplace_back(value);
-  }
-  return found;
-}
-
-std::string scrub_all(std::string text, const std::vector<std::string>& secrets) {
-  for (const auto& secret : secrets) text = scrub(std::move(text), secret);
-  return text;
-}
-
 std::string first_line(std::string text) {
   text = text.substr(0, text.find('\n'));
   while (!text.empty() && (text.back() == ' ' || text.back() == '\r')) text.pop_back();
@@ -61,7 +40,7 @@ std::string password_of(const std::string& url) {
   if (!options) {
     const std::string why = first_line(error ? error : "cannot parse");
     PQfreemem(error);
-    throw config_error("invalid DATABASE_URL=\"" + redact_url(url) + "\": " + scrub_all(why, secrets_in(url)));
+    throw config_error("invalid DATABASE_URL=\"" + redact_url(url) + "\": " + scrub(why, url_secrets(url)));
   }
   std::string password;
   for (auto* o = options; o->keyword; ++o)
