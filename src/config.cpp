@@ -149,6 +149,12 @@ config parse_config(const environment& env) {
   if (const auto* v = lookup(env, "DOCKERFLOW_CHECK_TIMEOUT_MS"))
     result.check_timeout = std::chrono::milliseconds(
         parse_integer("DOCKERFLOW_CHECK_TIMEOUT_MS", *v, 1, 600'000, "expected milliseconds from 1 to 600000"));
+  if (const auto* v = lookup(env, "DOCKERFLOW_DRAIN_SECONDS"))
+    result.drain = std::chrono::seconds(
+        parse_integer("DOCKERFLOW_DRAIN_SECONDS", *v, 0, 60, "expected seconds from 0 to 60"));
+  if (const auto* v = lookup(env, "DOCKERFLOW_THREADS"))
+    result.threads = static_cast<unsigned>(
+        parse_integer("DOCKERFLOW_THREADS", *v, 1, 256, "expected a number of threads from 1 to 256"));
   if (const auto* v = lookup(env, "DOCKERFLOW_HEARTBEAT_FAILED_STATUS_CODE"))
     result.heartbeat_failed_status = static_cast<unsigned>(parse_integer(
         "DOCKERFLOW_HEARTBEAT_FAILED_STATUS_CODE", *v, 500, 599, "expected a 5xx status code from 500 to 599"));

@@ -10,10 +10,11 @@ http_response no_store(unsigned status, std::string content_type, std::string bo
 }  // namespace
 
 void add_dockerflow_routes(router& routes, const version_info& version, heartbeat& beat,
-                           unsigned heartbeat_failed_status) {
-  // The load balancer's probe: constant, and never waits on a dependency.
-  routes.add_get("/__lbheartbeat__", [](const http_request&, responder respond) {
-    respond(no_store(200, "text/plain", ""));
+                           unsigned heartbeat_failed_status, const lifecycle& life) {
+  // The load balancer's probe: never waits on a dependency, and fails only to take the instance out
+  // of rotation before it stops.
+  routes.add_get("/__lbheartbeat__", [&life](const http_request&, responder respond) {
+    respond(no_store(life.draining() ? 503 : 200, "text/plain", ""));
   });
 
   routes.add_get("/__version__", [&version](const http_request&, responder respond) {

@@ -3,6 +3,7 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 
 namespace dockerflow {
 namespace {
@@ -42,16 +43,19 @@ std::vector<std::string> heartbeat::check_names() const {
 }
 
 void heartbeat::async_run(completion done) {
-  auto pending = std::make_shared<pending_round>(executor_, check_names(), timeout_, std::move(done));
+  // Each round has its own strand: its results arrive from several runner threads and its timer may
+  // fire on any event-loop thread.
+  const auto strand = boost::asio::make_strand(executor_);
+  auto pending = std::make_shared<pending_round>(strand, check_names(), timeout_, std::move(done));
   if (runners_.empty()) {
-    boost::asio::post(executor_, [pending] { pending->finish(); });
+    boost::asio::post(strand, [pending] { pending->finish(); });
     return;
   }
 
   const auto deadline = pending->started + timeout_;
   for (std::size_t i = 0; i < runners_.size(); ++i) {
     // The runner thread hands its reference over, so the round (and its timer) dies on the loop thread.
-    runners_[i]->request(deadline, [pending, i, ex = executor_](check_result result) mutable {
+    runners_[i]->request(deadline, [pending, i, ex = strand](check_result result) mutable {
       boost::asio::post(ex, [pending = std::move(pending), i, result = std::move(result)]() mutable {
         if (pending->round.complete(i, std::move(result))) pending->finish();
       });

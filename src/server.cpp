@@ -1,10 +1,13 @@
 #include <dockerflow/server.hpp>
 #include <dockerflow/request_id.hpp>
 
+#include "connection_registry.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -17,7 +20,8 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
-#include <list>
+#include <atomic>
+#include <mutex>
 
 namespace dockerflow {
 namespace {
@@ -108,49 +112,38 @@ http::response<http::string_body> to_beast(http_response&& response, const excha
 }  // namespace
 
 struct server::impl {
-  struct connection {
-    beast::tcp_stream* stream;
-    bool busy = false;  // a complete request is being answered: shutdown lets it finish
-  };
-
-  struct registration {
-    registration(std::list<connection>& list_, beast::tcp_stream& stream)
-        : list(list_), entry(list_.insert(list_.end(), connection{&stream})) {}
-    ~registration() { list.erase(entry); }
-    registration(const registration&) = delete;
-    registration& operator=(const registration&) = delete;
-
-    std::list<connection>& list;
-    std::list<connection>::iterator entry;
-  };
-
-  impl(asio::io_context& io_, const router& routes_, const mozlog& log_, server_options options_)
-      : io(io_), routes(routes_), log(log_), options(options_), acceptor(io_) {}
+  impl(asio::io_context& io_, const router& routes_, const mozlog& log_, lifecycle& life_, server_options options_)
+      : io(io_), routes(routes_), log(log_), life(life_), options(options_), acceptor(asio::make_strand(io_)) {}
 
   asio::io_context& io;
   const router& routes;
   const mozlog& log;
+  lifecycle& life;
   server_options options;
-  tcp::acceptor acceptor;
-  std::list<connection> connections;
+  tcp::acceptor acceptor;  // used only on its strand once start() has run
+  std::shared_ptr<detail::connection_registry> connections = std::make_shared<detail::connection_registry>();
+  std::mutex ids_mutex;
   request_id_generator ids;
-  bool stopping = false;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> accepting{false};
 
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> session(tcp::socket socket);
-  asio::awaitable<bool> wait_for_request(beast::tcp_stream& stream, beast::flat_buffer& buffer);
-  asio::awaitable<bool> serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer, connection& self);
+  asio::awaitable<void> session(std::shared_ptr<detail::connection> c, detail::connection_registry::registration);
+  asio::awaitable<bool> wait_for_request(detail::connection& c, beast::flat_buffer& buffer);
+  asio::awaitable<bool> serve_one(detail::connection& c, beast::flat_buffer& buffer);
   asio::awaitable<beast::error_code> read_header(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                                  request_parser& parser);
   asio::awaitable<http_response> dispatch(const http_request& request);
+  exchange describe_locked(const http::request<http::empty_body>& request);
   void log_summary(const exchange& e, clock_type::time_point started) const;
 };
 
 asio::awaitable<void> server::impl::accept_loop() {
-  asio::steady_timer backoff(io);
+  asio::steady_timer backoff(acceptor.get_executor());
   while (acceptor.is_open()) {
-    auto [ec, socket] = co_await acceptor.async_accept(nothrow);
-    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+    // Each connection gets its own strand: its session and its stream's timer never run concurrently.
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), nothrow);
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) break;
     if (ec) {  // e.g. out of file descriptors: keep serving the connections we have
       log.error("server.accept", {{"error", ec.message()}});
       backoff.expires_after(std::chrono::milliseconds(50));
@@ -159,7 +152,11 @@ asio::awaitable<void> server::impl::accept_loop() {
     }
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    asio::co_spawn(io, session(std::move(socket)), [this](std::exception_ptr e) {
+    // Registered before the session starts, so a stop never sees "no connections" while one is accepted.
+    auto c = std::make_shared<detail::connection>(std::move(socket));
+    auto registration = connections->add(c);
+    const auto executor = c->stream.get_executor();
+    asio::co_spawn(executor, session(std::move(c), std::move(registration)), [this](std::exception_ptr e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);
@@ -168,45 +165,49 @@ asio::awaitable<void> server::impl::accept_loop() {
       }
     });
   }
+  accepting = false;
 }
 
-asio::awaitable<void> server::impl::session(tcp::socket socket) {
-  beast::tcp_stream stream(std::move(socket));
-  const registration self(connections, stream);  // erased however the coroutine ends
+asio::awaitable<void> server::impl::session(std::shared_ptr<detail::connection> c,
+                                            detail::connection_registry::registration) {
   beast::flat_buffer buffer;
-  while (!stopping && co_await wait_for_request(stream, buffer)) {
-    const bool again = co_await serve_one(stream, buffer, *self.entry);
-    self.entry->busy = false;
-    if (!again) break;
+  while (co_await wait_for_request(*c, buffer)) {
+    if (!co_await serve_one(*c, buffer)) break;
   }
   beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  c->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 // Keep-alive connections wait here for their next request under the (long) idle timeout; the
 // request itself then has to arrive within the (short) request timeout.
-asio::awaitable<bool> server::impl::wait_for_request(beast::tcp_stream& stream, beast::flat_buffer& buffer) {
+asio::awaitable<bool> server::impl::wait_for_request(detail::connection& c, beast::flat_buffer& buffer) {
+  const bool kept_alive = c.phase != detail::connection_phase::fresh;
+  // Checked here as well as by drain()/stop()'s cancel, which may have reached this strand while the
+  // previous answer was still being written.
+  if (stopping || (kept_alive && life.draining())) co_return false;
   if (buffer.size() > 0) co_return true;  // pipelined bytes already here
-  stream.expires_after(options.idle_timeout);
-  auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), nothrow);
+  if (kept_alive) c.phase = detail::connection_phase::idle;
+  c.stream.expires_after(options.idle_timeout);
+  auto [ec, n] = co_await c.stream.async_read_some(buffer.prepare(4096), nothrow);
   if (ec) co_return false;
   buffer.commit(n);
   co_return true;
 }
 
-asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                                              connection& self) {
+asio::awaitable<bool> server::impl::serve_one(detail::connection& c, beast::flat_buffer& buffer) {
+  auto& stream = c.stream;
   const auto started = clock_type::now();
   request_parser parser;
   parser.body_limit(0);  // these endpoints take no body: refuse it instead of reading it
 
+  c.phase = detail::connection_phase::reading;
   stream.expires_after(options.request_timeout);
   const auto read_ec = co_await read_header(stream, buffer, parser);
-  // Until here shutdown may cut the connection: a half-sent request is not worth waiting for.
-  self.busy = true;
+  // Until here stop() may cut the connection: a half-sent request is not worth waiting for.
+  c.phase = detail::connection_phase::busy;
   // Also for refusals: whatever of the header was parsed (a body_limit error comes before the header
   // counts as done) identifies the request in the answer and the log.
-  exchange e = describe(parser.get(), ids);
+  exchange e = describe_locked(parser.get());
   http_response response;
   if (read_ec) {
     const auto status = status_for_read_error(read_ec);
@@ -224,13 +225,20 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream, beast::
   }
 
   e.status = response.status;
-  e.keep_alive = e.keep_alive && !stopping;
+  // While draining, keep-alive clients are sent elsewhere: the balancer is taking this instance out.
+  e.keep_alive = e.keep_alive && !life.draining() && !stopping;
   auto message = to_beast(std::move(response), e);
   stream.expires_after(options.write_timeout);
   auto [write_ec, written] = co_await http::async_write(stream, message, nothrow);
   if (write_ec) e.error = write_ec.value();
   log_summary(e, started);
+  c.phase = detail::connection_phase::idle;
   co_return e.keep_alive && !write_ec;
+}
+
+exchange server::impl::describe_locked(const http::request<http::empty_body>& request) {
+  const std::lock_guard lock(ids_mutex);
+  return describe(request, ids);
 }
 
 // Beast's own read loop consumes complete header lines as they arrive and checks header_limit only
@@ -291,8 +299,9 @@ void server::impl::log_summary(const exchange& e, clock_type::time_point started
                                {"lang", clip(e.lang)}});
 }
 
-server::server(asio::io_context& io, const router& routes, const mozlog& log, server_options options)
-    : impl_(std::make_unique<impl>(io, routes, log, options)) {}
+server::server(asio::io_context& io, const router& routes, const mozlog& log, lifecycle& life,
+               server_options options)
+    : impl_(std::make_unique<impl>(io, routes, log, life, options)) {}
 
 server::~server() = default;
 
@@ -308,19 +317,27 @@ void server::listen(const tcp::endpoint& endpoint) {
 tcp::endpoint server::local_endpoint() const { return impl_->acceptor.local_endpoint(); }
 
 void server::start() {
-  asio::co_spawn(impl_->io, impl_->accept_loop(), [log = &impl_->log](std::exception_ptr e) {
+  impl_->accepting = true;
+  asio::co_spawn(impl_->acceptor.get_executor(), impl_->accept_loop(), [log = &impl_->log](std::exception_ptr e) {
     if (e) log->error("server.accept", {{"error", "accept loop ended unexpectedly"}});
   });
 }
 
-void server::shutdown() {
-  impl_->stopping = true;
-  beast::error_code ignored;
-  impl_->acceptor.close(ignored);
-  for (auto& c : impl_->connections)
-    if (!c.busy) c.stream->cancel();  // idle keep-alive: nothing to finish
+void server::drain() {
+  impl_->life.begin_drain();
+  impl_->connections->cancel_in({detail::connection_phase::idle});
 }
 
-bool server::drained() const { return !impl_->acceptor.is_open() && impl_->connections.empty(); }
+void server::stop() {
+  impl_->stopping = true;
+  asio::post(impl_->acceptor.get_executor(), [this] {
+    beast::error_code ignored;
+    impl_->acceptor.close(ignored);
+  });
+  using detail::connection_phase;
+  impl_->connections->cancel_in({connection_phase::fresh, connection_phase::idle, connection_phase::reading});
+}
+
+bool server::drained() const { return impl_->stopping && !impl_->accepting && impl_->connections->size() == 0; }
 
 }  // namespace dockerflow

@@ -35,6 +35,8 @@ struct config {
   std::string redis_url_redacted;
   std::string version_file = "version.json";
   std::chrono::milliseconds check_timeout{2000};
+  std::chrono::seconds drain{5};            // after SIGTERM: keep serving while the balancer notices
+  std::optional<unsigned> threads;          // event-loop threads; unset: the CPUs this process may use
   unsigned heartbeat_failed_status = 500;
   level log_level = level::info;
   std::string logger_name = "dockerflow-app";

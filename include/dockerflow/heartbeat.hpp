@@ -13,7 +13,8 @@
 namespace dockerflow {
 
 // Runs every registered check concurrently, each bounded by the timeout, and reports once all have
-// answered or the deadline passed, whichever comes first. Lives on the event loop's executor.
+// answered or the deadline passed, whichever comes first. async_run may be called from any thread
+// running the executor; each round keeps its state on a strand of its own.
 class heartbeat {
  public:
   using completion = std::function<void(heartbeat_report)>;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <dockerflow/lifecycle.hpp>
 #include <dockerflow/mozlog.hpp>
 #include <dockerflow/router.hpp>
 
@@ -19,10 +20,13 @@ struct server_options {
   std::chrono::seconds write_timeout{10};
 };
 
-// Accepts connections and runs one session per connection on the io_context's thread.
+// Accepts connections and runs one session per connection, each on its own strand, so any number of
+// threads may run the io_context. Stopping has two phases: drain() while the balancer takes the
+// instance out of rotation, then stop().
 class server {
  public:
-  server(boost::asio::io_context& io, const router& routes, const mozlog& log, server_options options = {});
+  server(boost::asio::io_context& io, const router& routes, const mozlog& log, lifecycle& life,
+         server_options options = {});
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
@@ -32,9 +36,13 @@ class server {
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   void start();
 
-  // Stops accepting, closes idle connections, lets requests in flight finish and then close.
-  void shutdown();
-  // True once shutdown() was called and every connection has closed.
+  // Marks the lifecycle as draining: every answer from now on carries Connection: close, and idle
+  // keep-alive connections are closed. New connections are still accepted and served. Thread-safe.
+  void drain();
+  // Stops accepting and closes every connection that is not answering a request; those finish their
+  // answer and then close. Thread-safe.
+  void stop();
+  // True once stop() was called, the listener is closed and every connection has closed.
   bool drained() const;
 
  private:

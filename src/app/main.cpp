@@ -1,10 +1,14 @@
-// Wiring only: read config → make logger → make checks → make heartbeat → make router → serve until a signal.
+// Wiring only: read config → make logger → make checks → make heartbeat → make router → serve on
+// DOCKERFLOW_THREADS loop threads until a signal drains and stops it.
 #include <dockerflow/checks/postgres_check.hpp>
 #include <dockerflow/checks/redis_check.hpp>
 #include <dockerflow/config.hpp>
+#include <dockerflow/cpu_limit.hpp>
 #include <dockerflow/dockerflow_endpoints.hpp>
 #include <dockerflow/healthcheck_client.hpp>
+#include <dockerflow/graceful_stop.hpp>
 #include <dockerflow/heartbeat.hpp>
+#include <dockerflow/lifecycle.hpp>
 #include <dockerflow/mozlog.hpp>
 #include <dockerflow/redact.hpp>
 #include <dockerflow/router.hpp>
@@ -13,21 +17,24 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/resource.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 namespace {
 
 namespace asio = boost::asio;
 using namespace dockerflow;
-
-constexpr std::chrono::seconds shutdown_limit{9};  // inside Docker's default 10 s stop timeout
 
 constexpr std::string_view usage =
     "usage: dockerflow-app [healthcheck]\n"
@@ -57,38 +64,62 @@ int healthcheck(const config& cfg) {
   return probe_lbheartbeat(host, cfg.port, std::chrono::seconds(3)) ? 0 : 1;
 }
 
-void stop_when_drained(asio::steady_timer& timer, const server& srv, asio::io_context& io,
-                       std::chrono::steady_clock::time_point limit) {
-  if (srv.drained() || std::chrono::steady_clock::now() >= limit) return io.stop();
-  timer.expires_after(std::chrono::milliseconds(20));
-  timer.async_wait([&timer, &srv, &io, limit](boost::system::error_code) { stop_when_drained(timer, srv, io, limit); });
+// SIGTERM and SIGINT stay pending from exec until the signal set exists, so one sent during start-up
+// is handled (as the start of a drain) instead of killing the process. A parent may also have left
+// them blocked; the loop threads must be able to receive them.
+void hold_stop_signals(int how) {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(how, &stop_signals, nullptr);
 }
 
-// On the first signal: stop accepting, let requests in flight finish, stop the loop when drained.
-void stop_on_signal(asio::signal_set& signals, asio::steady_timer& drain, server& srv, const mozlog& log,
-                    asio::io_context& io) {
-  signals.async_wait([&](boost::system::error_code ec, int signal) {
-    if (ec) return;
-    log.info("server.stopping", {{"signal", signal}});
-    srv.shutdown();
-    // A second signal means "now": stop without waiting for requests in flight.
-    signals.async_wait([&](boost::system::error_code again, int) {
-      if (!again) io.stop();
+// Docker's default stop timeout is 10 s; past 9 s the SIGKILL may come before the answers in flight.
+void warn_if_slower_than_docker_stop(const config& cfg, const mozlog& log) {
+  const auto worst = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.drain) + cfg.check_timeout;
+  if (worst <= std::chrono::seconds(9)) return;
+  log.warning("server.stop_budget", {{"drain_seconds", cfg.drain.count()},
+                                     {"check_timeout_ms", cfg.check_timeout.count()},
+                                     {"message", "drain plus check timeout exceeds 9 s; raise the orchestrator's "
+                                                 "stop timeout (docker stop -t, stop_grace_period)"}});
+}
+
+// The calling thread is one of the loop threads; the others are named so they can be told apart.
+void run_loop(asio::io_context& io, unsigned threads, const mozlog& log) {
+  const auto run = [&io, &log] {
+    try {
+      io.run();
+    } catch (const std::exception& e) {
+      log.error("server.loop", {{"error", e.what()}});
+      io.stop();
+    }
+  };
+  std::vector<std::thread> extra;
+  for (unsigned i = 1; i < threads; ++i)
+    extra.emplace_back([run, i] {
+      pthread_setname_np(pthread_self(), ("loop-" + std::to_string(i)).c_str());
+      run();
     });
-    stop_when_drained(drain, srv, io, std::chrono::steady_clock::now() + shutdown_limit);
-  });
+  run();
+  for (auto& t : extra) t.join();
 }
 
 int serve(const config& cfg, const version_info& version) {
+  const unsigned threads = cfg.threads.value_or(usable_cpus());
+  asio::io_context io{static_cast<int>(threads)};
+  asio::signal_set signals(asio::make_strand(io), SIGINT, SIGTERM);
+  hold_stop_signals(SIG_UNBLOCK);
+
   const auto log = make_stdout_mozlog(cfg.logger_name, cfg.log_level);
   raise_open_file_limit();
 
-  asio::io_context io{1};
+  lifecycle life;
   heartbeat beat(io.get_executor(), make_checks(cfg), cfg.check_timeout);
   router routes;
-  add_dockerflow_routes(routes, version, beat, cfg.heartbeat_failed_status);
+  add_dockerflow_routes(routes, version, beat, cfg.heartbeat_failed_status, life);
 
-  server srv(io, routes, log);
+  server srv(io, routes, log, life);
   const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(cfg.host), cfg.port);
   try {
     srv.listen(endpoint);
@@ -104,12 +135,15 @@ int serve(const config& cfg, const version_info& version) {
                                 {"commit", version.commit},
                                 {"checks", beat.check_names()},
                                 {"database", cfg.database_url ? redact_url(*cfg.database_url) : ""},
-                                {"redis", cfg.redis_url_redacted}});
+                                {"redis", cfg.redis_url_redacted},
+                                {"threads", threads},
+                                {"drain_seconds", cfg.drain.count()}});
+  warn_if_slower_than_docker_stop(cfg, log);
 
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  asio::steady_timer drain(io);
-  stop_on_signal(signals, drain, srv, log, io);
-  io.run();
+  // In-flight answers get what the slowest one needs: a heartbeat's deadline, its grace and a write.
+  graceful_stop stopper(io, signals, srv, log, {cfg.drain, cfg.check_timeout + std::chrono::seconds(1)});
+  stopper.arm();
+  run_loop(io, threads, log);
   log.info("server.stopped", nlohmann::json::object());
   return 0;
 }
@@ -126,6 +160,7 @@ int main(int argc, char** argv) {
     std::cerr << "dockerflow-app: unknown argument \"" << command << "\"\n" << usage;
     return 2;
   }
+  if (command.empty()) hold_stop_signals(SIG_BLOCK);
   try {
     const auto cfg = parse_config(process_environment());
     if (command == "healthcheck") return healthcheck(cfg);

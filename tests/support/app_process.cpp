@@ -39,13 +39,16 @@ app_process::app_process(app_options options) : dir_("dockerflow-app") {
     }
   }
   env.try_emplace("HOST", "127.0.0.1");
+  // Most tests stop the app many times; the drain on SIGTERM is tested where it is the subject.
+  env.try_emplace("DOCKERFLOW_DRAIN_SECONDS", "0");
   if (options.write_version_file) {
     dir_.write_file("version.json", version_json);
   }
 
   std::vector<std::string> argv{binary_path().string()};
   argv.insert(argv.end(), options.args.begin(), options.args.end());
-  process_ = std::make_unique<child_process>(child_options{argv, env, dir_.path(), dir_.path(), "app"});
+  process_ = std::make_unique<child_process>(
+      child_options{argv, env, dir_.path(), dir_.path(), "app", options.blocked_signals});
 
   if (!options.wait_until_ready) {
     return;

@@ -27,6 +27,8 @@ struct app_options {
   // Wait until the port accepts connections; off for tests that expect the app to refuse to start.
   bool wait_until_ready = true;
   std::chrono::milliseconds ready_timeout = std::chrono::seconds(10);
+  // Signals the app starts with blocked, as a parent may leave them.
+  std::vector<int> blocked_signals;
 };
 
 // The real dockerflow-app binary, started in its own temp working directory.

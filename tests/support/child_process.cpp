@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <system_error>
@@ -121,9 +122,11 @@ child_process::child_process(child_options options) {
       ::_exit(127);
     }
     // Children must not inherit a blocked or ignored SIGPIPE/SIGTERM from the test runner.
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // (unless the test asks for them blocked, to model a signal arriving before the program is ready).
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (const int sig : options.blocked_signals) sigaddset(&mask, sig);
+    ::sigprocmask(SIG_SETMASK, &mask, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
     if (::dup2(null_fd, STDIN_FILENO) < 0 || ::dup2(out_fd, STDOUT_FILENO) < 0 ||
         ::dup2(err_fd, STDERR_FILENO) < 0) {
@@ -241,6 +244,13 @@ command_result run_command(child_options options, std::chrono::milliseconds time
 
 env_map minimal_env(env_map extra) {
   extra.try_emplace("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  // The sanitizer tiers set where reports go and that any report ends the process; the app under
+  // test must get the same options as the test runner, or its reports would go unseen.
+  for (const char* name : {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS"}) {
+    if (const char* value = std::getenv(name)) {
+      extra.try_emplace(name, value);
+    }
+  }
   return extra;
 }
 

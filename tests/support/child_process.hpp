@@ -29,6 +29,7 @@ struct child_options {
   std::filesystem::path working_dir;      // empty: the parent's working directory
   std::filesystem::path output_dir;       // where stdout.txt / stderr.txt go; required
   std::string output_name = "child";      // file name stem, so several children can share a dir
+  std::vector<int> blocked_signals;       // start the program with these blocked (pending until it unblocks)
 };
 
 // A process started with fork+exec whose stdout and stderr go to files, so a test can read them at

@@ -148,7 +148,7 @@ command_result postgres_server::run_tool(const std::string& tool, std::vector<st
   }
   argv.push_back((bin_dir_ / tool).string());
   argv.insert(argv.end(), args.begin(), args.end());
-  child_options options{argv, minimal_env({{"LC_ALL", "C"}}), dir_.path(), dir_.path(), tool};
+  child_options options{argv, minimal_env({{"LC_ALL", "C"}}), dir_.path(), dir_.path(), tool, {}};
   return run_command(std::move(options), timeout);
 }
 

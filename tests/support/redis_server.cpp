@@ -52,7 +52,7 @@ void redis_server::start() {
     argv.push_back(*options_.password);
   }
   process_ = std::make_unique<child_process>(
-      child_options{argv, minimal_env(), dir_.path(), dir_.path(), "redis"});
+      child_options{argv, minimal_env(), dir_.path(), dir_.path(), "redis", {}});
   paused_ = false;
   auto deadline = test_clock::now() + 10s;
   while (!answers_ping(port_)) {

@@ -133,6 +133,38 @@ TEST(Config, CheckTimeoutAcceptsPositiveMilliseconds) {
   EXPECT_EQ(parse_config({{"DOCKERFLOW_CHECK_TIMEOUT_MS", "2500"}}).check_timeout, 2500ms);
 }
 
+TEST(Config, DrainDefaultsToFiveSecondsAndAcceptsZeroToSixty) {
+  EXPECT_EQ(parse_config({}).drain, 5s);
+  EXPECT_EQ(parse_config({{"DOCKERFLOW_DRAIN_SECONDS", "0"}}).drain, 0s);
+  EXPECT_EQ(parse_config({{"DOCKERFLOW_DRAIN_SECONDS", "60"}}).drain, 60s);
+}
+
+class InvalidDrain : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(InvalidDrain, IsRejectedNamingVariableAndValue) {
+  const std::string value = GetParam();
+  const auto message = config_error_for({{"DOCKERFLOW_DRAIN_SECONDS", value}});
+  EXPECT_EQ(message, "invalid DOCKERFLOW_DRAIN_SECONDS=\"" + value + "\": expected seconds from 0 to 60");
+}
+
+INSTANTIATE_TEST_SUITE_P(Config, InvalidDrain, ::testing::Values("61", "-1", "5s", "", "1.5", "abc"));
+
+TEST(Config, ThreadsUnsetMeansTheUsableCpusAndAcceptsOneTo256) {
+  EXPECT_FALSE(parse_config({}).threads.has_value());
+  EXPECT_EQ(parse_config({{"DOCKERFLOW_THREADS", "1"}}).threads, 1u);
+  EXPECT_EQ(parse_config({{"DOCKERFLOW_THREADS", "256"}}).threads, 256u);
+}
+
+class InvalidThreads : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(InvalidThreads, IsRejectedNamingVariableAndValue) {
+  const std::string value = GetParam();
+  const auto message = config_error_for({{"DOCKERFLOW_THREADS", value}});
+  EXPECT_EQ(message, "invalid DOCKERFLOW_THREADS=\"" + value + "\": expected a number of threads from 1 to 256");
+}
+
+INSTANTIATE_TEST_SUITE_P(Config, InvalidThreads, ::testing::Values("0", "257", "-2", "", "two", "2 "));
+
 class InvalidFailedStatus : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(InvalidFailedStatus, IsRejectedNamingVariableAndValue) {

@@ -31,7 +31,7 @@ class Endpoints : public ::testing::Test {
  protected:
   void serve(std::vector<std::unique_ptr<check>> checks, unsigned failed_status) {
     beat_ = std::make_unique<heartbeat>(io_.get_executor(), std::move(checks), 200ms);
-    add_dockerflow_routes(routes_, version_, *beat_, failed_status);
+    add_dockerflow_routes(routes_, version_, *beat_, failed_status, life_);
   }
 
   std::optional<http_response> get(const std::string& path, const std::string& method = "GET") {
@@ -45,8 +45,26 @@ class Endpoints : public ::testing::Test {
   boost::asio::io_context io_;
   version_info version_ = parse_version(version_bytes);
   std::unique_ptr<heartbeat> beat_;
+  lifecycle life_;
   router routes_;
 };
+
+TEST_F(Endpoints, LbHeartbeatAnswers503WhileDrainingAndOtherRoutesStillServe) {
+  serve({}, 500);
+  life_.begin_drain();
+  for (const char* method : {"GET", "HEAD"}) {
+    const auto r = get("/__lbheartbeat__", method);
+    ASSERT_TRUE(r.has_value()) << method;
+    EXPECT_EQ(r->status, 503u) << method;
+    EXPECT_EQ(r->body, "") << method;
+  }
+  const auto version = get("/__version__");
+  ASSERT_TRUE(version.has_value());
+  EXPECT_EQ(version->status, 200u);
+  const auto beat = get("/__heartbeat__");
+  ASSERT_TRUE(beat.has_value());
+  EXPECT_EQ(beat->status, 200u);
+}
 
 TEST_F(Endpoints, LbHeartbeatIsAnEmpty200) {
   serve({}, 500);
