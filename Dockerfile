@@ -77,6 +77,9 @@ ENV PORT=8000 \
 WORKDIR /app
 USER 10001:10001
 EXPOSE 8000
+# The server drains on SIGTERM (DOCKERFLOW_DRAIN_SECONDS, default 5) and exits 0 well inside
+# Docker's 10 s stop timeout; see docs/operations.md.
+STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 \
     CMD ["/app/dockerflow-app", "healthcheck"]
 ENTRYPOINT ["/app/dockerflow-app"]

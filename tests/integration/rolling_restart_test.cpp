@@ -16,6 +16,7 @@
 #include <atomic>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -29,11 +30,11 @@ namespace {
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 
-constexpr int requests_per_second = 2000;
+constexpr int requests_per_second = 300;
 // Bounds the load even if the restart sequence hangs.
 constexpr auto max_load_duration = 25s;
 // Enough that requests haproxy holds for retries (up to ~0.6 s each) do not stall the pace.
-constexpr int load_threads = 64;
+constexpr int load_threads = 48;
 // A real deploy's replacement container takes seconds to pull, start and listen; a new process on
 // this machine listens within ~20 ms. Waiting between the old instance's exit and the new one's start
 // models that gap, in which the old address refuses connections. Without it, haproxy's connection
@@ -183,6 +184,7 @@ std::string balancer_view(const std::string& log) {
   std::size_t retried = 0;
   std::size_t retried_ok = 0;
   std::size_t not_ok = 0;
+  std::map<std::string, std::size_t> not_ok_by_server;
   std::ostringstream errors;
   while (std::getline(lines, line)) {
     // httplog: client [date] www app/a Tq/Tw/Tc/Tr/Ta status bytes - - state act/fe/be/srv/retries ...
@@ -199,12 +201,20 @@ std::string balancer_view(const std::string& log) {
       ++retried;
       retried_ok += words[5] == "200";
     }
-    if (words[5] != "200" && not_ok++ < 10) {
-      errors << "  " << line << "\n";
+    if (words[5] != "200") {
+      ++not_ok_by_server[words[3]];
+      if (not_ok++ < 10) {
+        errors << "  " << line << "\n";
+      }
     }
   }
+  std::string by_server;
+  for (const auto& [server, count] : not_ok_by_server) {
+    by_server += " " + server + "=" + std::to_string(count);
+  }
   return "haproxy retried " + std::to_string(retried) + " requests (" + std::to_string(retried_ok) +
-         " of them then answered 200); answers other than 200: " + std::to_string(not_ok) + "\n" + errors.str();
+         " of them then answered 200); answers other than 200: " + std::to_string(not_ok) + by_server + "\n" +
+         errors.str();
 }
 
 // SIGTERM, wait for the exit while watching haproxy's view, wait the replacement's start-up time,

@@ -75,7 +75,7 @@ std::string make_config(const haproxy_options& options, std::uint16_t port, cons
          "  http-check send meth GET uri " << options.health_check_path << "\n"
          "  http-check expect status 200\n"
          "  http-reuse safe\n"
-         "  retry-on conn-failure\n"
+         "  retry-on conn-failure empty-response\n"
          "  http-request disable-l7-retry unless METH_GET\n"
          "  default-server inter 200ms fall 2 rise 2\n";
   for (const auto& server : options.servers) {
@@ -186,9 +186,13 @@ haproxy_server::haproxy_server(haproxy_options options)
       socket_path_(dir_ / "admin.sock"), config_path_(dir_ / "haproxy.cfg") {
   dir_.write_file("haproxy.cfg", make_config(options_, port_, socket_path_));
   // -db: stay in the foreground, a single process, so the harness owns and can kill it.
-  process_ = std::make_unique<child_process>(child_options{
-      {binary_path().string(), "-f", config_path_.string(), "-db"}, minimal_env(), dir_.path(), dir_.path(),
-      "haproxy", {}});
+  child_options child;
+  child.argv = {binary_path().string(), "-f", config_path_.string(), "-db"};
+  child.env = minimal_env();
+  child.working_dir = dir_.path();
+  child.output_dir = dir_.path();
+  child.output_name = "haproxy";
+  process_ = std::make_unique<child_process>(std::move(child));
   auto deadline = test_clock::now() + 10s;
   for (;;) {
     if (!process_->running()) {
