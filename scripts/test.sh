@@ -20,7 +20,7 @@ if setarch "$(uname -m)" -R true 2>/dev/null; then
   no_aslr=(setarch "$(uname -m)" -R)
 fi
 
-# Every sanitizer report goes to a file of its own (log_path=<dir>/<tool>.<pid>), from the test
+# Every sanitizer report goes to a file of its own (log_path=<dir>/report.<pid>), from the test
 # runners and from every app they start (the harness passes *SAN_OPTIONS on), and the tier fails if
 # any file exists. Exit codes alone would miss reports: the app ends with std::_Exit, which skips
 # TSan's exit-time status and LeakSanitizer, and a test that kills the app never reads its status.
@@ -33,10 +33,11 @@ sanitizer_tier() {
   "${no_aslr[@]}" cmake --build "$dir" -j"$jobs" --target "$target" || return 1
   rm -rf "$reports"
   mkdir -p "$reports"
-  local status=0
-  ASAN_OPTIONS="log_path=$reports/asan:halt_on_error=1:detect_leaks=1" \
-    UBSAN_OPTIONS="log_path=$reports/ubsan:halt_on_error=1:print_stacktrace=1" \
-    TSAN_OPTIONS="log_path=$reports/tsan:halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp" \
+  local status=0 tsan_options="log_path=$reports/report:halt_on_error=1:second_deadlock_stack=1"
+  if [ -f tests/tsan.supp ]; then tsan_options+=":suppressions=$PWD/tests/tsan.supp"; fi
+  ASAN_OPTIONS="log_path=$reports/report:halt_on_error=1:detect_leaks=1" \
+    UBSAN_OPTIONS="log_path=$reports/report:halt_on_error=1:print_stacktrace=1" \
+    TSAN_OPTIONS="$tsan_options" \
     "${no_aslr[@]}" ctest --test-dir "$dir" -L "$labels" --output-on-failure --no-tests=error || status=1
   local report
   for report in "$reports"/*; do

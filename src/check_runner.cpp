@@ -1,8 +1,11 @@
 #include <dockerflow/check_runner.hpp>
+#include <dockerflow/heartbeat_round.hpp>
 
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+
+#include <pthread.h>
 
 namespace dockerflow {
 namespace {
@@ -12,12 +15,15 @@ constexpr std::chrono::seconds stale_after{1};
 }  // namespace
 
 struct check_runner::state {
-  explicit state(std::unique_ptr<check> c) : probe(std::move(c)) {}
+  state(std::unique_ptr<check> c, health_policy policy, result_observer observer_)
+      : probe(std::move(c)), health(std::string(probe->name()), policy), observer(std::move(observer_)) {}
 
   std::unique_ptr<check> probe;
   std::mutex mutex;
   std::condition_variable wake;
   std::condition_variable delivered;
+  check_health health;
+  result_observer observer;
   struct waiter {
     check_clock::time_point deadline;
     completion done;
@@ -26,7 +32,7 @@ struct check_runner::state {
   check_clock::time_point deadline;
   bool requested = false;
   bool probing = false;
-  bool delivering = false;
+  unsigned delivering = 0;  // deliveries and give-ups whose observers or completions are running
   bool stopping = false;
 
   void loop() {
@@ -38,11 +44,11 @@ struct check_runner::state {
       probing = true;
       const auto until = deadline;
       lock.unlock();
-      const auto result = run_once(until);
+      auto result = run_once(until);
       lock.lock();
       probing = false;
       if (stopping) return;  // whoever waited is gone with the event loop
-      deliver(lock, result);
+      deliver(lock, std::move(result));
     }
   }
 
@@ -60,20 +66,36 @@ struct check_runner::state {
     return result;
   }
 
-  void deliver(std::unique_lock<std::mutex>& lock, const check_result& result) {
+  // Called and returns with the lock held; observers and completions run without it.
+  check_result record(std::unique_lock<std::mutex>& lock, check_result raw) {
+    auto [reported, previous] = health.record(std::move(raw), check_clock::now());
+    if (observer) {
+      lock.unlock();
+      observer(check_observation{probe->name(), reported, previous});
+      lock.lock();
+    }
+    return reported;
+  }
+
+  void deliver(std::unique_lock<std::mutex>& lock, check_result raw) {
+    ++delivering;  // the destructor waits for observers and completions to finish
+    const auto reported = record(lock, std::move(raw));
     auto ready = std::move(waiters);
     waiters.clear();
-    delivering = true;
     lock.unlock();
-    for (auto& w : ready) w.done(result);
+    for (auto& w : ready) w.done(reported);
     lock.lock();
-    delivering = false;
+    --delivering;
     delivered.notify_all();
   }
 };
 
-check_runner::check_runner(std::unique_ptr<check> c) : state_(std::make_shared<state>(std::move(c))) {
-  std::thread([s = state_] { s->loop(); }).detach();
+check_runner::check_runner(std::unique_ptr<check> c, health_policy policy, result_observer observer)
+    : state_(std::make_shared<state>(std::move(c), policy, std::move(observer))) {
+  std::thread([s = state_] {
+    pthread_setname_np(pthread_self(), ("check-" + std::string(s->probe->name())).substr(0, 15).c_str());
+    s->loop();
+  }).detach();
 }
 
 check_runner::~check_runner() {
@@ -83,20 +105,38 @@ check_runner::~check_runner() {
   state_->wake.notify_all();
   // The thread may be stuck in a probe against a hung server; it keeps `state_` alive and exits when
   // the probe returns. Only completions already being delivered must finish before we go.
-  state_->delivered.wait(lock, [&] { return !state_->delivering; });
+  state_->delivered.wait(lock, [&] { return state_->delivering == 0; });
 }
 
 std::string_view check_runner::name() const noexcept { return state_->probe->name(); }
 
 void check_runner::request(check_clock::time_point deadline, completion done) {
-  std::lock_guard lock(state_->mutex);
+  std::unique_lock lock(state_->mutex);
+  const auto now = check_clock::now();
+  if (auto cached = state_->health.fresh(now)) {
+    lock.unlock();
+    return done(std::move(*cached));
+  }
   // Requesters stop listening at their deadline; while a probe hangs, forget them instead of piling up.
-  std::erase_if(state_->waiters, [now = check_clock::now()](const auto& w) { return w.deadline + stale_after < now; });
+  std::erase_if(state_->waiters, [now](const auto& w) { return w.deadline + stale_after < now; });
   state_->waiters.push_back({deadline, std::move(done)});
   if (state_->probing || state_->requested) return;  // join the probe in flight
   state_->deadline = deadline;
   state_->requested = true;
   state_->wake.notify_one();
+}
+
+check_result check_runner::give_up(check_clock::time_point requested_at, std::chrono::milliseconds timeout,
+                                   std::chrono::milliseconds elapsed) {
+  std::unique_lock lock(state_->mutex);
+  // Many heartbeats waiting on one hung probe give up together: the first counts the failure.
+  if (state_->health.recorded_since(requested_at)) return state_->health.last(check_clock::now());
+  auto timed_out = heartbeat_round::timed_out(std::string(state_->probe->name()), timeout, elapsed);
+  ++state_->delivering;
+  auto reported = state_->record(lock, std::move(timed_out));
+  --state_->delivering;
+  state_->delivered.notify_all();
+  return reported;
 }
 
 }  // namespace dockerflow

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
@@ -71,6 +72,60 @@ void parse_database_url(const std::string& url, config& result) {
   if (!(url.starts_with("postgres://") || url.starts_with("postgresql://")))
     invalid("DATABASE_URL", redact_url(url), "expected a postgres:// or postgresql:// URI");
   result.database_url = url;
+}
+
+std::uint16_t parse_port(const std::string& name, const std::string& value) {
+  return static_cast<std::uint16_t>(parse_integer(name, value, 1, 65535, "expected an integer from 1 to 65535"));
+}
+
+bool parse_switch(const std::string& name, const std::string& value) {
+  if (value == "1" || value == "true") return true;
+  if (value == "0" || value == "false" || value.empty()) return false;
+  invalid(name, value, "expected 1 or 0");
+}
+
+// The statsd host comes from STATSD_HOST; the port from STATSD_PORT, else the spec's spelling STATD_PORT.
+std::optional<statsd_endpoint> parse_statsd(const environment& env) {
+  const auto* host = lookup(env, "STATSD_HOST");
+  if (!host || host->empty()) return std::nullopt;
+  statsd_endpoint endpoint;
+  endpoint.host = *host;
+  if (const auto* v = lookup(env, "STATSD_PORT"); v && !v->empty())
+    endpoint.port = parse_port("STATSD_PORT", *v);
+  else if (const auto* spec = lookup(env, "STATD_PORT"); spec && !spec->empty())
+    endpoint.port = parse_port("STATD_PORT", *spec);
+  if (const auto* v = lookup(env, "STATSD_PREFIX")) {
+    const bool valid = !v->empty() && std::all_of(v->begin(), v->end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+    });
+    if (!valid) invalid("STATSD_PREFIX", *v, "expected letters, digits, '.', '_' or '-'");
+    endpoint.prefix = *v;
+  }
+  return endpoint;
+}
+
+void parse_monitoring(const environment& env, config& result) {
+  if (const auto* v = lookup(env, "DOCKERFLOW_HEARTBEAT_CACHE_MS"))
+    result.heartbeat_cache = std::chrono::milliseconds(
+        parse_integer("DOCKERFLOW_HEARTBEAT_CACHE_MS", *v, 0, 3'600'000, "expected milliseconds from 0 to 3600000"));
+  if (const auto* v = lookup(env, "DOCKERFLOW_CHECK_FAILURES_BEFORE_ERROR"))
+    result.failures_before_error = static_cast<unsigned>(
+        parse_integer("DOCKERFLOW_CHECK_FAILURES_BEFORE_ERROR", *v, 1, 1000, "expected a count from 1 to 1000"));
+  if (const auto* v = lookup(env, "DOCKERFLOW_CHECK_WARN_MS"); v && !v->empty())
+    result.check_warn = std::chrono::milliseconds(
+        parse_integer("DOCKERFLOW_CHECK_WARN_MS", *v, 1, 600'000, "expected milliseconds from 1 to 600000"));
+  // Never echoed, not even in an error: the token is a secret.
+  if (const auto* v = lookup(env, "DOCKERFLOW_HEARTBEAT_DETAILS_TOKEN"); v && !v->empty()) result.details_token = *v;
+  if (const auto* v = lookup(env, "DOCKERFLOW_LOG_PROBES")) {
+    if (*v == "all") result.log_probes = probe_logging::all;
+    else if (*v == "failures") result.log_probes = probe_logging::failures;
+    else if (*v == "none") result.log_probes = probe_logging::none;
+    else invalid("DOCKERFLOW_LOG_PROBES", *v, "expected all, failures or none");
+  }
+  if (const auto* v = lookup(env, "DOCKERFLOW_ERROR_ENDPOINT"))
+    result.error_endpoint = parse_switch("DOCKERFLOW_ERROR_ENDPOINT", *v);
+  result.statsd = parse_statsd(env);
+  if (const auto* v = lookup(env, "METRICS_PORT"); v && !v->empty()) result.metrics_port = parse_port("METRICS_PORT", *v);
 }
 
 }  // namespace
@@ -155,6 +210,7 @@ config parse_config(const environment& env) {
   if (const auto* v = lookup(env, "DOCKERFLOW_THREADS"))
     result.threads = static_cast<unsigned>(
         parse_integer("DOCKERFLOW_THREADS", *v, 1, 256, "expected a number of threads from 1 to 256"));
+  parse_monitoring(env, result);
   if (const auto* v = lookup(env, "DOCKERFLOW_HEARTBEAT_FAILED_STATUS_CODE"))
     result.heartbeat_failed_status = static_cast<unsigned>(parse_integer(
         "DOCKERFLOW_HEARTBEAT_FAILED_STATUS_CODE", *v, 500, 599, "expected a 5xx status code from 500 to 599"));
@@ -163,6 +219,8 @@ config parse_config(const environment& env) {
     if (!parsed || *parsed == level::ok) invalid("LOG_LEVEL", *v, "expected debug, info, warning, error or critical");
     result.log_level = *parsed;
   }
+  if (result.metrics_port && *result.metrics_port == result.port)
+    invalid("METRICS_PORT", std::to_string(*result.metrics_port), "must differ from PORT: /metrics is never served publicly");
   if (const auto* v = lookup(env, "LOGGER_NAME")) {
     if (v->empty()) invalid("LOGGER_NAME", *v, "expected a non-empty name");
     result.logger_name = *v;

@@ -1,12 +1,15 @@
 #include <dockerflow/graceful_stop.hpp>
 
+#include <algorithm>
+
 namespace dockerflow {
 
 using error_code = boost::system::error_code;
 
-graceful_stop::graceful_stop(boost::asio::io_context& io, boost::asio::signal_set& signals, server& srv,
+graceful_stop::graceful_stop(boost::asio::io_context& io, boost::asio::signal_set& signals, std::vector<server*> servers,
                              const mozlog& log, stop_timing timing)
-    : io_(io), signals_(signals), server_(srv), log_(log), timing_(timing), timer_(signals.get_executor()) {}
+    : io_(io), signals_(signals), servers_(std::move(servers)), log_(log), timing_(timing),
+      timer_(signals.get_executor()) {}
 
 void graceful_stop::arm() {
   signals_.async_wait([this](error_code ec, int signal) {
@@ -16,7 +19,7 @@ void graceful_stop::arm() {
 
 void graceful_stop::begin_drain(int signal) {
   log_.info("server.draining", {{"signal", signal}, {"drain_seconds", timing_.drain.count()}});
-  server_.drain();
+  for (auto* s : servers_) s->drain();
   // A second signal means "now": an operator (or docker-compose's second Ctrl-C) is done waiting.
   signals_.async_wait([this](error_code ec, int again) {
     if (ec) return;
@@ -31,12 +34,12 @@ void graceful_stop::begin_drain(int signal) {
 
 void graceful_stop::begin_stop() {
   log_.info("server.stopping", nlohmann::json::object());
-  server_.stop();
+  for (auto* s : servers_) s->stop();
   wait_until_drained(std::chrono::steady_clock::now() + timing_.finish_limit);
 }
 
 void graceful_stop::wait_until_drained(std::chrono::steady_clock::time_point limit) {
-  if (server_.drained()) return io_.stop();
+  if (std::all_of(servers_.begin(), servers_.end(), [](const server* s) { return s->drained(); })) return io_.stop();
   if (std::chrono::steady_clock::now() >= limit) {
     log_.warning("server.stop_timeout", {{"finish_limit_ms", timing_.finish_limit.count()}});
     return io_.stop();

@@ -15,14 +15,21 @@ bool heartbeat_round::complete(std::size_t index, check_result result) {
   return --remaining_ == 0;
 }
 
+check_result heartbeat_round::timed_out(const std::string& name, std::chrono::milliseconds timeout,
+                                        std::chrono::milliseconds elapsed) {
+  return check_result{{error_message(name + ".E001", "timed out after " + std::to_string(timeout.count()) + " ms")},
+                      elapsed};
+}
+
 bool heartbeat_round::expire(std::chrono::milliseconds elapsed) {
+  return expire([&](std::size_t i) { return timed_out(outcomes_[i].name, timeout_, elapsed); });
+}
+
+bool heartbeat_round::expire(const std::function<check_result(std::size_t)>& give_up) {
   if (done()) return false;
   for (std::size_t i = 0; i < outcomes_.size(); ++i) {
     if (finished_[i]) continue;
-    auto& outcome = outcomes_[i];
-    outcome.result.messages = {error_message(outcome.name + ".E001",
-                                             "timed out after " + std::to_string(timeout_.count()) + " ms")};
-    outcome.result.duration = elapsed;
+    outcomes_[i].result = give_up(i);
     finished_[i] = true;
   }
   remaining_ = 0;

@@ -1,4 +1,5 @@
 #include <dockerflow/server.hpp>
+#include <dockerflow/dockerflow_endpoints.hpp>
 #include <dockerflow/request_id.hpp>
 
 #include "connection_registry.hpp"
@@ -20,6 +21,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 
@@ -41,6 +43,8 @@ struct exchange {
   std::string path;
   std::optional<std::string> route;  // the path to route on; empty for targets we do not serve
   std::string request_id;
+  std::string query;
+  std::string authorization;
   std::string agent;
   std::string lang;
   unsigned version = 11;
@@ -82,6 +86,11 @@ exchange describe(const http::request<http::empty_body>& request, request_id_gen
   e.route = path_of(request.target());
   e.path = e.route.value_or(std::string(request.target()));
   e.request_id = choose_request_id(request["X-Request-ID"], ids);
+  if (const auto target = std::string_view(request.target()); target.find('?') != std::string_view::npos) {
+    const auto query = target.substr(target.find('?') + 1);
+    e.query = std::string(query.substr(0, query.find('#')));
+  }
+  e.authorization = std::string(request[http::field::authorization]);
   e.agent = std::string(request[http::field::user_agent]);
   e.lang = std::string(request[http::field::accept_language]);
   e.version = request.version();
@@ -112,13 +121,16 @@ http::response<http::string_body> to_beast(http_response&& response, const excha
 }  // namespace
 
 struct server::impl {
-  impl(asio::io_context& io_, const router& routes_, const mozlog& log_, lifecycle& life_, server_options options_)
-      : io(io_), routes(routes_), log(log_), life(life_), options(options_), acceptor(asio::make_strand(io_)) {}
+  impl(asio::io_context& io_, const router& routes_, const mozlog& log_, lifecycle& life_, metrics& measure_,
+       server_options options_)
+      : io(io_), routes(routes_), log(log_), life(life_), measure(measure_), options(options_),
+        acceptor(asio::make_strand(io_)) {}
 
   asio::io_context& io;
   const router& routes;
   const mozlog& log;
   lifecycle& life;
+  metrics& measure;
   server_options options;
   tcp::acceptor acceptor;  // used only on its strand once start() has run
   std::shared_ptr<detail::connection_registry> connections = std::make_shared<detail::connection_registry>();
@@ -135,7 +147,9 @@ struct server::impl {
                                                  request_parser& parser);
   asio::awaitable<http_response> dispatch(const http_request& request);
   exchange describe_locked(const http::request<http::empty_body>& request);
-  void log_summary(const exchange& e, clock_type::time_point started) const;
+  void record(const exchange& e, clock_type::time_point started) const;
+  bool quiet(const exchange& e) const;
+  void log_summary(const exchange& e, std::chrono::microseconds took) const;
 };
 
 asio::awaitable<void> server::impl::accept_loop() {
@@ -184,8 +198,9 @@ asio::awaitable<bool> server::impl::wait_for_request(detail::connection& c, beas
   const bool kept_alive = c.phase != detail::connection_phase::fresh;
   // Checked here as well as by drain()/stop()'s cancel, which may have reached this strand while the
   // previous answer was still being written.
-  if (stopping || (kept_alive && life.draining())) co_return false;
-  if (buffer.size() > 0) co_return true;  // pipelined bytes already here
+  if (stopping) co_return false;
+  if (buffer.size() > 0) co_return true;  // pipelined bytes already here: answered, with Connection: close if draining
+  if (kept_alive && life.draining()) co_return false;
   if (kept_alive) c.phase = detail::connection_phase::idle;
   c.stream.expires_after(options.idle_timeout);
   auto [ec, n] = co_await c.stream.async_read_some(buffer.prepare(4096), nothrow);
@@ -220,7 +235,7 @@ asio::awaitable<bool> server::impl::serve_one(detail::connection& c, beast::flat
     response = refuse(e, 400);
   } else {
     // A named request: g++ 12 mishandles temporaries that live across co_await.
-    const http_request routed{e.method, *e.route, e.request_id};
+    const http_request routed{e.method, *e.route, e.request_id, e.query, e.authorization};
     response = co_await dispatch(routed);
   }
 
@@ -231,7 +246,7 @@ asio::awaitable<bool> server::impl::serve_one(detail::connection& c, beast::flat
   stream.expires_after(options.write_timeout);
   auto [write_ec, written] = co_await http::async_write(stream, message, nothrow);
   if (write_ec) e.error = write_ec.value();
-  log_summary(e, started);
+  record(e, started);
   c.phase = detail::connection_phase::idle;
   co_return e.keep_alive && !write_ec;
 }
@@ -284,9 +299,26 @@ asio::awaitable<http_response> server::impl::dispatch(const http_request& reques
       asio::use_awaitable);
 }
 
-void server::impl::log_summary(const exchange& e, clock_type::time_point started) const {
+void server::impl::record(const exchange& e, clock_type::time_point started) const {
+  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - started);
+  // Named by route, never by the raw path: a client must not be able to mint metric names.
+  measure.request(e.route && routes.serves(*e.route) ? std::string_view(*e.route) : std::string_view("other"), e.status,
+                  took);
+  if (!quiet(e)) log_summary(e, took);
+}
+
+// Probes are most of a service's log volume; DOCKERFLOW_LOG_PROBES trims only theirs.
+bool server::impl::quiet(const exchange& e) const {
+  if (options.log_probes == probe_logging::all || !e.route) return false;
+  const bool probe = std::find(dockerflow_probe_paths.begin(), dockerflow_probe_paths.end(), *e.route) !=
+                     dockerflow_probe_paths.end();
+  if (!probe) return false;
+  return options.log_probes == probe_logging::none || e.status < 400;
+}
+
+void server::impl::log_summary(const exchange& e, std::chrono::microseconds took) const {
   if (!log.enabled(level::info)) return;
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - started).count();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
   // Bounded so a client cannot make every log line kilobytes long.
   const auto clip = [](const std::string& value) { return value.substr(0, 256); };
   log.info("request.summary", {{"method", clip(e.method)},
@@ -299,9 +331,9 @@ void server::impl::log_summary(const exchange& e, clock_type::time_point started
                                {"lang", clip(e.lang)}});
 }
 
-server::server(asio::io_context& io, const router& routes, const mozlog& log, lifecycle& life,
+server::server(asio::io_context& io, const router& routes, const mozlog& log, lifecycle& life, metrics& measure,
                server_options options)
-    : impl_(std::make_unique<impl>(io, routes, log, life, options)) {}
+    : impl_(std::make_unique<impl>(io, routes, log, life, measure, options)) {}
 
 server::~server() = default;
 

@@ -18,6 +18,7 @@ struct message {
 struct check_result {
   std::vector<message> messages;  // empty means "ok"
   std::chrono::milliseconds duration{0};
+  std::chrono::milliseconds age{0};  // how long ago the probe behind it finished (served from the cache)
 
   level worst_level() const noexcept;
 };

@@ -27,6 +27,14 @@ struct redis_endpoint {
   int database = 0;
 };
 
+struct statsd_endpoint {
+  std::string host;               // STATSD_HOST: a name or an address, resolved off the event loop
+  std::uint16_t port = 8125;      // STATSD_PORT, else the Dockerflow spec's STATD_PORT
+  std::string prefix = "dockerflow";
+};
+
+enum class probe_logging { all, failures, none };
+
 struct config {
   std::string host = "0.0.0.0";
   std::uint16_t port = 8000;
@@ -37,6 +45,14 @@ struct config {
   std::chrono::milliseconds check_timeout{2000};
   std::chrono::seconds drain{5};            // after SIGTERM: keep serving while the balancer notices
   std::optional<unsigned> threads;          // event-loop threads; unset: the CPUs this process may use
+  std::chrono::milliseconds heartbeat_cache{1000};   // reuse a check's result this long; 0: share in-flight only
+  unsigned failures_before_error = 1;                // consecutive failed probes before `error`
+  std::optional<std::chrono::milliseconds> check_warn;  // slower checks report a warning
+  std::optional<std::string> details_token;          // required for the heartbeat's details
+  probe_logging log_probes = probe_logging::all;
+  bool error_endpoint = false;
+  std::optional<statsd_endpoint> statsd;
+  std::optional<std::uint16_t> metrics_port;         // Prometheus /metrics, never on the public port
   unsigned heartbeat_failed_status = 500;
   level log_level = level::info;
   std::string logger_name = "dockerflow-app";

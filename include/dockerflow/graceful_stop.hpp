@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
+#include <vector>
 
 namespace dockerflow {
 
@@ -23,8 +24,9 @@ struct stop_timing {
 // strand when several threads run the io_context.
 class graceful_stop {
  public:
-  graceful_stop(boost::asio::io_context& io, boost::asio::signal_set& signals, server& srv, const mozlog& log,
-                stop_timing timing);
+  // `servers` drain and stop together (the public port, and the metrics port when there is one).
+  graceful_stop(boost::asio::io_context& io, boost::asio::signal_set& signals, std::vector<server*> servers,
+                const mozlog& log, stop_timing timing);
   graceful_stop(const graceful_stop&) = delete;
   graceful_stop& operator=(const graceful_stop&) = delete;
 
@@ -38,7 +40,7 @@ class graceful_stop {
 
   boost::asio::io_context& io_;
   boost::asio::signal_set& signals_;
-  server& server_;
+  std::vector<server*> servers_;
   const mozlog& log_;
   stop_timing timing_;
   boost::asio::steady_timer timer_;

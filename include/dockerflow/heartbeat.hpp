@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace dockerflow {
@@ -20,17 +21,18 @@ class heartbeat {
   using completion = std::function<void(heartbeat_report)>;
 
   heartbeat(boost::asio::any_io_executor executor, std::vector<std::unique_ptr<check>> checks,
-            std::chrono::milliseconds timeout);
+            std::chrono::milliseconds timeout, health_policy policy = {}, result_observer observer = {});
 
-  // `done` is invoked on the executor, within the timeout plus a small grace period.
-  void async_run(completion done);
+  // `done` is invoked on the executor, within the timeout plus a small grace period. Checks named in
+  // `exclude` are neither run nor reported; unknown names are ignored.
+  void async_run(completion done, const std::vector<std::string>& exclude = {});
 
   std::chrono::milliseconds timeout() const noexcept { return timeout_; }
   std::vector<std::string> check_names() const;
 
  private:
   boost::asio::any_io_executor executor_;
-  std::vector<std::unique_ptr<check_runner>> runners_;
+  std::vector<std::shared_ptr<check_runner>> runners_;
   std::chrono::milliseconds timeout_;
 };
 

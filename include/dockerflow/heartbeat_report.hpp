@@ -18,8 +18,9 @@ struct heartbeat_report {
   level status() const noexcept;  // the worst level of all checks; ok when there are none
   // 200 while serving (below error), otherwise the configured failure code (500 or e.g. 503).
   unsigned http_status(unsigned failed_status) const noexcept;
-  // python-dockerflow's shape: {"status", "checks": {name: status}, "details": {name: {...}}}.
-  std::string to_json() const;
+  // python-dockerflow's shape: {"status", "checks": {name: status}, "details": {name: {...}}}. Without
+  // details only {"status", "checks"}: message texts name hosts, users and databases.
+  std::string to_json(bool with_details = true) const;
 };
 
 }  // namespace dockerflow

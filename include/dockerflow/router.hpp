@@ -13,7 +13,12 @@ struct http_request {
   std::string method;  // "GET", "HEAD", …
   std::string path;    // target without the query string
   std::string request_id;
+  std::string query;          // after '?', without any fragment; not decoded
+  std::string authorization;  // the Authorization header; never logged
 };
+
+// The values of every `name=value` pair of a query string named `name`, percent-decoded ('+' is a space).
+std::vector<std::string> query_values(std::string_view query, std::string_view name);
 
 struct http_response {
   unsigned status = 200;
@@ -32,6 +37,8 @@ class router {
  public:
   void add_get(std::string path, handler h);
   void dispatch(const http_request& request, responder respond) const;
+  // Whether a route is registered for `path` (metrics name requests by route, never by raw path).
+  bool serves(std::string_view path) const;
 
   // JSON error answers used by the router and by the session for protocol errors.
   static http_response error_response(unsigned status, std::string_view reason);

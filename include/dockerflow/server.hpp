@@ -1,6 +1,8 @@
 #pragma once
 
+#include <dockerflow/config.hpp>
 #include <dockerflow/lifecycle.hpp>
+#include <dockerflow/metrics.hpp>
 #include <dockerflow/mozlog.hpp>
 #include <dockerflow/router.hpp>
 
@@ -18,6 +20,9 @@ struct server_options {
   std::chrono::seconds request_timeout{10};          // from a request's first byte to its last header byte
   std::chrono::seconds idle_timeout{75};             // keep-alive; above common load balancers' 60 s
   std::chrono::seconds write_timeout{10};
+  // request.summary lines for the Dockerflow probe paths: all, only answers >= 400, or none. Every
+  // other path is always logged.
+  probe_logging log_probes = probe_logging::all;
 };
 
 // Accepts connections and runs one session per connection, each on its own strand, so any number of
@@ -25,7 +30,7 @@ struct server_options {
 // instance out of rotation, then stop().
 class server {
  public:
-  server(boost::asio::io_context& io, const router& routes, const mozlog& log, lifecycle& life,
+  server(boost::asio::io_context& io, const router& routes, const mozlog& log, lifecycle& life, metrics& measure,
          server_options options = {});
   ~server();
   server(const server&) = delete;

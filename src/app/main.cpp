@@ -2,6 +2,7 @@
 // DOCKERFLOW_THREADS loop threads until a signal drains and stops it.
 #include <dockerflow/checks/postgres_check.hpp>
 #include <dockerflow/checks/redis_check.hpp>
+#include <dockerflow/check_observer.hpp>
 #include <dockerflow/config.hpp>
 #include <dockerflow/cpu_limit.hpp>
 #include <dockerflow/dockerflow_endpoints.hpp>
@@ -9,10 +10,13 @@
 #include <dockerflow/graceful_stop.hpp>
 #include <dockerflow/heartbeat.hpp>
 #include <dockerflow/lifecycle.hpp>
+#include <dockerflow/metrics.hpp>
 #include <dockerflow/mozlog.hpp>
+#include <dockerflow/prometheus_metrics.hpp>
 #include <dockerflow/redact.hpp>
 #include <dockerflow/router.hpp>
 #include <dockerflow/server.hpp>
+#include <dockerflow/statsd_metrics.hpp>
 #include <dockerflow/version.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -26,6 +30,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -105,6 +110,39 @@ void run_loop(asio::io_context& io, unsigned threads, const mozlog& log) {
   for (auto& t : extra) t.join();
 }
 
+// statsd when STATSD_HOST is set, Prometheus when METRICS_PORT is; both see the same events.
+struct metrics_backends {
+  std::shared_ptr<prometheus_metrics> prometheus;
+  metrics_fanout all;
+};
+
+metrics_backends make_metrics(const config& cfg, const mozlog& log) {
+  metrics_backends made;
+  std::vector<std::shared_ptr<metrics>> backends;
+  if (cfg.statsd) backends.push_back(make_statsd_metrics(*cfg.statsd, log));
+  if (cfg.metrics_port) {
+    made.prometheus = std::make_shared<prometheus_metrics>();
+    backends.push_back(made.prometheus);
+  }
+  made.all = metrics_fanout(std::move(backends));
+  return made;
+}
+
+bool listen_or_explain(server& srv, const std::string& host, std::uint16_t port, std::string_view variable) {
+  try {
+    srv.listen(asio::ip::tcp::endpoint(asio::ip::make_address(host), port));
+    return true;
+  } catch (const boost::system::system_error& e) {
+    std::cerr << "dockerflow-app: cannot listen on HOST=" << host << " " << variable << "=" << port << ": "
+              << e.code().message() << "\n";
+    return false;
+  }
+}
+
+health_policy policy_of(const config& cfg) {
+  return {cfg.heartbeat_cache, cfg.failures_before_error, cfg.check_warn};
+}
+
 int serve(const config& cfg, const version_info& version) {
   const unsigned threads = cfg.threads.value_or(usable_cpus());
   asio::io_context io{static_cast<int>(threads)};
@@ -113,35 +151,46 @@ int serve(const config& cfg, const version_info& version) {
 
   const auto log = make_stdout_mozlog(cfg.logger_name, cfg.log_level);
   raise_open_file_limit();
+  auto measure = make_metrics(cfg, log);
 
   lifecycle life;
-  heartbeat beat(io.get_executor(), make_checks(cfg), cfg.check_timeout);
+  heartbeat beat(io.get_executor(), make_checks(cfg), cfg.check_timeout, policy_of(cfg),
+                 observe_checks(log, measure.all));
   router routes;
-  add_dockerflow_routes(routes, version, beat, cfg.heartbeat_failed_status, life);
+  add_dockerflow_routes(routes, version, beat, life, measure.all,
+                        {cfg.heartbeat_failed_status, cfg.details_token, cfg.error_endpoint});
 
-  server srv(io, routes, log, life);
-  const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(cfg.host), cfg.port);
-  try {
-    srv.listen(endpoint);
-  } catch (const boost::system::system_error& e) {
-    std::cerr << "dockerflow-app: cannot listen on HOST=" << cfg.host << " PORT=" << cfg.port << ": "
-              << e.code().message() << "\n";
-    return 1;
+  server srv(io, routes, log, life, measure.all, {.log_probes = cfg.log_probes});
+  if (!listen_or_explain(srv, cfg.host, cfg.port, "PORT")) return 1;
+  std::vector<server*> servers{&srv};
+
+  // /metrics lives on its own port so it is never exposed where the public routes are.
+  router metrics_routes;
+  lifecycle metrics_life;
+  std::optional<server> metrics_srv;
+  if (measure.prometheus) {
+    add_metrics_routes(metrics_routes, *measure.prometheus);
+    metrics_srv.emplace(io, metrics_routes, log, metrics_life, measure.all);
+    if (!listen_or_explain(*metrics_srv, cfg.host, *cfg.metrics_port, "METRICS_PORT")) return 1;
+    servers.push_back(&*metrics_srv);
   }
-  srv.start();
+  for (auto* s : servers) s->start();
   log.info("server.listening", {{"host", cfg.host},
                                 {"port", srv.local_endpoint().port()},
+                                {"metrics_port", metrics_srv ? metrics_srv->local_endpoint().port() : 0},
+                                {"statsd", cfg.statsd ? cfg.statsd->host + ":" + std::to_string(cfg.statsd->port) : ""},
                                 {"version", version.version},
                                 {"commit", version.commit},
                                 {"checks", beat.check_names()},
                                 {"database", cfg.database_url ? redact_url(*cfg.database_url) : ""},
                                 {"redis", cfg.redis_url_redacted},
                                 {"threads", threads},
-                                {"drain_seconds", cfg.drain.count()}});
+                                {"drain_seconds", cfg.drain.count()},
+                                {"details_private", cfg.details_token.has_value()}});
   warn_if_slower_than_docker_stop(cfg, log);
 
   // In-flight answers get what the slowest one needs: a heartbeat's deadline, its grace and a write.
-  graceful_stop stopper(io, signals, srv, log, {cfg.drain, cfg.check_timeout + std::chrono::seconds(1)});
+  graceful_stop stopper(io, signals, servers, log, {cfg.drain, cfg.check_timeout + std::chrono::seconds(1)});
   stopper.arm();
   run_loop(io, threads, log);
   log.info("server.stopped", nlohmann::json::object());

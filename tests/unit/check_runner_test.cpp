@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
+#include <optional>
 #include <thread>
 
 namespace dockerflow {
@@ -168,6 +170,60 @@ TEST(CheckRunner, StaleWaitersAreDroppedWhileAProbeHangs) {
   ASSERT_TRUE(fresh->wait_for(1, 2s));
   EXPECT_EQ(stale->size(), 0u);
   EXPECT_EQ(g->run_count(), 1);
+}
+
+TEST(CheckRunner, WithinTheCacheTimeAResultIsReusedWithoutAProbe) {
+  const auto g = std::make_shared<gate>();
+  g->release();
+  check_runner runner(std::make_unique<gated_check>("redis", g), {.cache = 10s});
+  const auto first = std::make_shared<collector>();
+  runner.request(in(1s), collector::into(first));
+  ASSERT_TRUE(first->wait_for(1, 2s));
+  const auto second = std::make_shared<collector>();
+  runner.request(in(1s), collector::into(second));
+  ASSERT_EQ(second->size(), 1u) << "a cached result is delivered at once, on the caller's thread";
+  EXPECT_EQ(g->run_count(), 1);
+}
+
+TEST(CheckRunner, ObserversSeeEveryRecordedResultAndThePreviousLevel) {
+  struct seen {
+    std::mutex mutex;
+    std::vector<std::pair<std::optional<level>, level>> changes;
+  };
+  const auto log = std::make_shared<seen>();
+  check_runner runner(std::make_unique<testing::fixed_check>("queue", std::vector<message>{error_message("queue.E001", "x")}),
+                      {}, [log](const check_observation& o) {
+                        std::lock_guard lock(log->mutex);
+                        log->changes.emplace_back(o.previous, o.reported.worst_level());
+                      });
+  for (int i = 0; i < 2; ++i) {
+    const auto c = std::make_shared<collector>();
+    runner.request(in(1s), collector::into(c));
+    ASSERT_TRUE(c->wait_for(1, 2s));
+  }
+  std::lock_guard lock(log->mutex);
+  ASSERT_EQ(log->changes.size(), 2u);
+  EXPECT_FALSE(log->changes[0].first.has_value());
+  EXPECT_EQ(log->changes[0].second, level::error);
+  EXPECT_EQ(log->changes[1].first, level::error);
+}
+
+// Many requests waiting on one hung probe give up together: one failure is counted, not one each.
+TEST(CheckRunner, RequestsGivingUpTogetherCountOneFailure) {
+  const auto g = std::make_shared<gate>();
+  check_runner runner(std::make_unique<gated_check>("redis", g), {.failures_before_error = 2});
+  const auto started = check_clock::now();
+  for (int i = 0; i < 3; ++i) runner.request(in(50ms), collector::into(std::make_shared<collector>()));
+  ASSERT_TRUE(g->wait_for_runs(1, 2s));
+  for (int i = 0; i < 3; ++i) {
+    const auto r = runner.give_up(started, 50ms, 60ms);
+    EXPECT_EQ(r.worst_level(), level::warning) << "within the tolerance, give-up " << i;
+    ASSERT_EQ(r.messages.size(), 1u);
+    EXPECT_EQ(r.messages[0].text, "timed out after 50 ms");
+  }
+  // A later wave of requests that also times out is the second consecutive failure.
+  EXPECT_EQ(runner.give_up(check_clock::now() + 1ms, 50ms, 60ms).worst_level(), level::error);
+  g->release();
 }
 
 }  // namespace

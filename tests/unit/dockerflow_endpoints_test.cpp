@@ -31,7 +31,7 @@ class Endpoints : public ::testing::Test {
  protected:
   void serve(std::vector<std::unique_ptr<check>> checks, unsigned failed_status) {
     beat_ = std::make_unique<heartbeat>(io_.get_executor(), std::move(checks), 200ms);
-    add_dockerflow_routes(routes_, version_, *beat_, failed_status, life_);
+    add_dockerflow_routes(routes_, version_, *beat_, life_, metrics_, {.heartbeat_failed_status = failed_status});
   }
 
   std::optional<http_response> get(const std::string& path, const std::string& method = "GET") {
@@ -46,6 +46,7 @@ class Endpoints : public ::testing::Test {
   version_info version_ = parse_version(version_bytes);
   std::unique_ptr<heartbeat> beat_;
   lifecycle life_;
+  metrics_fanout metrics_;
   router routes_;
 };
 
@@ -169,6 +170,17 @@ TEST_F(Endpoints, LbHeartbeatAnswersAtOnceWhileAHeartbeatHangs) {
   beat_.reset();
   g->release();
   EXPECT_TRUE(g->wait_destroyed(2s));
+}
+
+TEST(BearerToken, MatchesOnlyTheExactToken) {
+  EXPECT_TRUE(bearer_token_matches("Bearer s3cret", "s3cret"));
+  EXPECT_FALSE(bearer_token_matches("Bearer s3cre", "s3cret"));
+  EXPECT_FALSE(bearer_token_matches("Bearer s3crett", "s3cret"));
+  EXPECT_FALSE(bearer_token_matches("Bearer S3cret", "s3cret"));
+  EXPECT_FALSE(bearer_token_matches("s3cret", "s3cret")) << "the scheme is required";
+  EXPECT_FALSE(bearer_token_matches("Basic s3cret", "s3cret"));
+  EXPECT_FALSE(bearer_token_matches("", "s3cret"));
+  EXPECT_FALSE(bearer_token_matches("Bearer ", "")) << "an empty token never matches";
 }
 
 }  // namespace

@@ -68,8 +68,21 @@ TEST(HeartbeatReport, JsonIsExactlyPythonDockerflowsShape) {
   }};
   EXPECT_EQ(report.to_json(),
             R"({"status":"error","checks":{"postgres":"ok","redis":"error"},)"
-            R"("details":{"postgres":{"status":"ok","level":0,"messages":{},"duration_ms":3},)"
-            R"("redis":{"status":"error","level":40,"messages":{"redis.E001":"timed out after 2000 ms"},"duration_ms":2001}}})");
+            R"("details":{"postgres":{"status":"ok","level":0,"messages":{},"duration_ms":3,"age_ms":0},)"
+            R"("redis":{"status":"error","level":40,"messages":{"redis.E001":"timed out after 2000 ms"},"duration_ms":2001,"age_ms":0}}})");
+}
+
+TEST(HeartbeatReport, WithoutDetailsOnlyStatusAndChecks) {
+  const heartbeat_report report{{
+      outcome("postgres", {error_message("postgres.E002", "FATAL: role \"app\" on db.internal")}, 3ms),
+  }};
+  EXPECT_EQ(report.to_json(false), R"({"status":"error","checks":{"postgres":"error"}})");
+}
+
+TEST(HeartbeatReport, AgeIsReported) {
+  heartbeat_report report{{outcome("redis", {}, 2ms)}};
+  report.outcomes[0].result.age = 750ms;
+  EXPECT_EQ(nlohmann::json::parse(report.to_json())["details"]["redis"]["age_ms"], 750);
 }
 
 TEST(HeartbeatReport, JsonKeysAndTypes) {
@@ -87,7 +100,7 @@ TEST(HeartbeatReport, JsonKeysAndTypes) {
   EXPECT_EQ(json["checks"]["alpha"], "ok");
 
   const auto& zeta = json["details"]["zeta"];
-  EXPECT_EQ(keys_in_order(zeta), (std::vector<std::string>{"status", "level", "messages", "duration_ms"}));
+  EXPECT_EQ(keys_in_order(zeta), (std::vector<std::string>{"status", "level", "messages", "duration_ms", "age_ms"}));
   EXPECT_EQ(zeta["status"], "warning");
   ASSERT_TRUE(zeta["level"].is_number_integer());
   EXPECT_EQ(zeta["level"].get<int>(), 30);

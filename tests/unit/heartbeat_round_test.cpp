@@ -126,7 +126,7 @@ TEST(HeartbeatRound, TimeoutTextUsesTheConfiguredTimeout) {
   round.expire(2100ms);
   EXPECT_EQ(round.report().to_json(),
             R"({"status":"error","checks":{"redis":"error"},"details":{"redis":{"status":"error","level":40,)"
-            R"("messages":{"redis.E001":"timed out after 2000 ms"},"duration_ms":2100}}})");
+            R"("messages":{"redis.E001":"timed out after 2000 ms"},"duration_ms":2100,"age_ms":0}}})");
 }
 
 }  // namespace

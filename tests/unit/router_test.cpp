@@ -145,5 +145,21 @@ TEST(RouterErrorResponse, ReasonIsEscaped) {
   EXPECT_EQ(nlohmann::json::parse(r.body)["error"], "Bad \"Request\"\n");
 }
 
+TEST(QueryValues, EveryValueOfTheNameDecoded) {
+  EXPECT_EQ(query_values("exclude=redis&exclude=postgres", "exclude"), (std::vector<std::string>{"redis", "postgres"}));
+  EXPECT_EQ(query_values("a=1&exclude=my%20check&b", "exclude"), (std::vector<std::string>{"my check"}));
+  EXPECT_EQ(query_values("exclude=a+b", "exclude"), (std::vector<std::string>{"a b"}));
+  EXPECT_EQ(query_values("excluded=x&exclude", "exclude"), (std::vector<std::string>{""}));
+  EXPECT_TRUE(query_values("", "exclude").empty());
+  EXPECT_EQ(query_values("exclude=%zz%4", "exclude"), (std::vector<std::string>{"%zz%4"})) << "bad escapes stay as sent";
+}
+
+TEST(RouterServes, TellsRegisteredPaths) {
+  router routes;
+  routes.add_get("/a", [](const http_request&, responder r) { r({}); });
+  EXPECT_TRUE(routes.serves("/a"));
+  EXPECT_FALSE(routes.serves("/b"));
+}
+
 }  // namespace
 }  // namespace dockerflow
