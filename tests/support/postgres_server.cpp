@@ -160,6 +160,10 @@ void postgres_server::start() {
                                " -c listen_addresses=127.0.0.1"
                                // Durability is pointless for a throwaway cluster and costs time.
                                " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
+  if (options_.log_statements) {
+    // pg_stat_database lags by up to 10 s; a log line per statement can be counted right after a burst.
+    server_options += " -c log_min_duration_statement=0";
+  }
   auto result = run_tool("pg_ctl", {"start", "-D", data_dir_.string(), "-l", log_file_.string(), "-w", "-t",
                                     "30", "-o", server_options},
                          40s);
@@ -238,6 +242,16 @@ std::string postgres_server::url() const {
     credentials += ":" + *options_.password;
   }
   return "postgresql://" + credentials + "@127.0.0.1:" + std::to_string(port_) + "/" + options_.database;
+}
+
+std::size_t postgres_server::statements_logged(const std::string& text) const {
+  const auto log = log_text();
+  std::size_t count = 0;
+  for (std::size_t at = 0; (at = log.find("statement: ", at)) != std::string::npos; ++at) {
+    const auto end = log.find('\n', at);
+    if (log.substr(at, end - at).find(text) != std::string::npos) ++count;
+  }
+  return count;
 }
 
 std::string postgres_server::log_text() const {

@@ -18,6 +18,8 @@ struct postgres_options {
   // Set: TCP clients must authenticate with it (scram-sha-256). Unset: TCP clients are trusted.
   std::optional<std::string> password;
   std::string database = "dockerflow";
+  // Log every statement (log_min_duration_statement=0), so tests can count what a client executed.
+  bool log_statements = false;
 };
 
 // A throwaway PostgreSQL cluster: initdb into a temp dir, served on a free port of 127.0.0.1 with
@@ -50,6 +52,8 @@ public:
   std::string url() const;
   const postgres_options& options() const noexcept { return options_; }
   std::string log_text() const;
+  // How many logged statements contain `text` (needs log_statements).
+  std::size_t statements_logged(const std::string& text) const;
 
 private:
   command_result run_tool(const std::string& tool, std::vector<std::string> args,

@@ -123,4 +123,32 @@ std::string redis_server::log_text() const {
   return process_ ? process_->stdout_text() + process_->stderr_text() : "";
 }
 
+std::string redis_server::info_field(const std::string& section, const std::string& field) const {
+  std::vector<std::string> argv{"redis-cli", "-h", "127.0.0.1", "-p", std::to_string(port_)};
+  if (options_.password) {
+    argv.insert(argv.end(), {"--no-auth-warning", "-a", *options_.password});
+  }
+  argv.insert(argv.end(), {"INFO", section});
+  const auto result = run_command(child_options{argv, minimal_env(), dir_.path(), dir_.path(), "redis-cli", {}}, 10s);
+  if (!result.status.success()) {
+    throw std::runtime_error("redis-cli INFO " + section + " failed: " + result.stderr_text);
+  }
+  const std::string key = field + ":";
+  for (std::size_t at = 0; at < result.stdout_text.size();) {
+    auto end = result.stdout_text.find('\n', at);
+    if (end == std::string::npos) end = result.stdout_text.size();
+    auto line = result.stdout_text.substr(at, end - at);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.starts_with(key)) return line.substr(key.size());
+    at = end + 1;
+  }
+  return {};
+}
+
+std::uint64_t redis_server::command_calls(const std::string& command) const {
+  const auto stats = info_field("commandstats", "cmdstat_" + command);
+  if (!stats.starts_with("calls=")) return 0;
+  return std::stoull(stats.substr(6, stats.find(',') - 6));
+}
+
 } // namespace dockerflow::test

@@ -42,6 +42,11 @@ public:
   // redis://[:password@]127.0.0.1:port/0
   std::string url() const;
   std::string log_text() const;
+  // A field of `INFO <section>` read with redis-cli, e.g. info_field("stats", "total_commands_processed")
+  // or info_field("commandstats", "cmdstat_ping") (whose text is "calls=N,usec=…"). Empty if absent.
+  std::string info_field(const std::string& section, const std::string& field) const;
+  // Calls of one command so far (INFO commandstats), 0 before its first.
+  std::uint64_t command_calls(const std::string& command) const;
 
 private:
   redis_options options_;
