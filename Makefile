@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= 2
 WERROR := $(if $(filter true,$(CI)),ON,OFF)
 
-.PHONY: all deps build run test test-unit test-integration docker-build docker-run docker-test bench fuzz clean
+.PHONY: all deps build run test test-unit test-integration test-asan test-tsan docker-build docker-run docker-test bench fuzz clean
 
 all: build
 
@@ -20,14 +20,21 @@ build: deps $(BUILD_DIR)/CMakeCache.txt
 run: build
 	bash scripts/run-dev.sh
 
+# The asan and tsan tiers configure and build their own trees (build-asan, build-tsan).
 test: build
-	BUILD_DIR=$(BUILD_DIR) bash scripts/test.sh
+	BUILD_DIR=$(BUILD_DIR) JOBS=$(JOBS) WERROR=$(WERROR) bash scripts/test.sh
 
 test-unit: build
 	BUILD_DIR=$(BUILD_DIR) TEST_TIERS=unit bash scripts/test.sh
 
 test-integration: build
 	BUILD_DIR=$(BUILD_DIR) TEST_TIERS=integration bash scripts/test.sh
+
+test-asan: deps
+	JOBS=$(JOBS) WERROR=$(WERROR) TEST_TIERS=asan bash scripts/test.sh
+
+test-tsan: deps
+	JOBS=$(JOBS) WERROR=$(WERROR) TEST_TIERS=tsan bash scripts/test.sh
 
 docker-build:
 	bash scripts/docker/build.sh
@@ -49,4 +56,4 @@ fuzz:
 	for f in config_fuzzer version_fuzzer mozlog_fuzzer; do build-fuzz/tests/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; done
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) build-asan build-tsan

@@ -24,6 +24,7 @@ struct connection {
   explicit connection(boost::asio::ip::tcp::socket socket) : stream(std::move(socket)) {}
   boost::beast::tcp_stream stream;
   connection_phase phase = connection_phase::fresh;
+  bool refused = false;  // answered a refusal: unread request bytes may follow
 };
 
 // Shared by the server and every session (each holds it through its registration), so it outlives

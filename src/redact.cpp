@@ -24,13 +24,39 @@ std::optional<span> userinfo_password(std::string_view url) {
   return span{userinfo_start + colon + 1, at};
 }
 
-// libpq also takes the password as a parameter: "…?password=secret&sslmode=…".
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// libpq percent-decodes parameter names too: "?pass%77ord=secret" sets the password.
+std::string decoded_key(std::string_view key) {
+  std::string decoded;
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    if (key[i] == '%' && i + 2 < key.size() && hex_value(key[i + 1]) >= 0 &&
+        hex_value(key[i + 2]) >= 0) {
+      decoded += static_cast<char>(hex_value(key[i + 1]) * 16 + hex_value(key[i + 2]));
+      i += 2;
+    } else {
+      decoded += key[i];
+    }
+  }
+  return decoded;
+}
+
+// libpq also takes the password as a parameter: "…?password=secret&sslmode=…". Every '?'- or
+// '&'-separated "key=value" whose decoded key is "password" counts, wherever it stands: hiding too
+// much is better than too little.
 std::vector<span> password_parameters(std::string_view url) {
-  constexpr std::string_view key = "password=";
   std::vector<span> found;
-  for (auto pos = url.find(key); pos != std::string_view::npos; pos = url.find(key, pos + key.size())) {
-    const auto value_start = pos + key.size();
-    found.emplace_back(value_start, std::min(url.find('&', value_start), url.size()));
+  for (auto start = url.find_first_of("?&"); start != std::string_view::npos; start = url.find_first_of("?&", start + 1)) {
+    const auto key_start = start + 1;
+    const auto end = std::min(url.find_first_of("?&", key_start), url.size());
+    const auto eq = url.substr(key_start, end - key_start).find('=');
+    if (eq == std::string_view::npos) continue;
+    if (decoded_key(url.substr(key_start, eq)) == "password") found.emplace_back(key_start + eq + 1, end);
   }
   return found;
 }

@@ -22,6 +22,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <mutex>
 
@@ -100,8 +101,9 @@ exchange describe(const http::request<http::empty_body>& request, request_id_gen
 }
 
 // A refused request closes the connection: what follows it on the wire cannot be trusted.
-http_response refuse(exchange& e, unsigned status) {
+http_response refuse(exchange& e, detail::connection& c, unsigned status) {
   e.keep_alive = false;
+  c.refused = true;
   return router::error_response(status, reason_for(status));
 }
 
@@ -142,6 +144,7 @@ struct server::impl {
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> session(std::shared_ptr<detail::connection> c, detail::connection_registry::registration);
   asio::awaitable<bool> wait_for_request(detail::connection& c, beast::flat_buffer& buffer);
+  asio::awaitable<void> discard_input(detail::connection& c);
   asio::awaitable<bool> serve_one(detail::connection& c, beast::flat_buffer& buffer);
   asio::awaitable<beast::error_code> read_header(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                                  request_parser& parser);
@@ -190,6 +193,22 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<detail::connection> 
   }
   beast::error_code ignored;
   c->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  if (c->refused) co_await discard_input(*c);
+}
+
+// A refused request (400, 413, 431) may be followed by bytes we never read. Closing a socket with
+// unread input makes the kernel send RST, which can destroy our answer before the client read it. So
+// after the answer and our FIN, read and drop what the client still sends, within bounds, until it closes.
+asio::awaitable<void> server::impl::discard_input(detail::connection& c) {
+  constexpr std::size_t limit = 16 * 1024 * 1024;  // at loopback or LAN speed well inside the 2 s
+  c.phase = detail::connection_phase::idle;  // a drain or stop may cut this short
+  c.stream.expires_after(std::chrono::seconds(2));
+  std::array<char, 16 * 1024> sink;
+  for (std::size_t discarded = 0; discarded < limit;) {
+    auto [ec, n] = co_await c.stream.async_read_some(asio::buffer(sink), nothrow);
+    if (ec) break;
+    discarded += n;
+  }
 }
 
 // Keep-alive connections wait here for their next request under the (long) idle timeout; the
@@ -228,11 +247,11 @@ asio::awaitable<bool> server::impl::serve_one(detail::connection& c, beast::flat
     const auto status = status_for_read_error(read_ec);
     if (!status) co_return false;  // timed out, reset or closed: nobody to answer
     e.error = read_ec.value();
-    response = refuse(e, *status);
+    response = refuse(e, c, *status);
   } else if (!parser.is_done()) {
-    response = refuse(e, 413);
+    response = refuse(e, c, 413);
   } else if (!e.route) {
-    response = refuse(e, 400);
+    response = refuse(e, c, 400);
   } else {
     // A named request: g++ 12 mishandles temporaries that live across co_await.
     const http_request routed{e.method, *e.route, e.request_id, e.query, e.authorization};
@@ -286,7 +305,11 @@ asio::awaitable<http_response> server::impl::dispatch(const http_request& reques
         // Completion always goes through post so a handler that answers at once never resumes the
         // coroutine from inside its own initiation.
         auto shared = std::make_shared<decltype(completion)>(std::move(completion));
-        const auto respond = [shared, executor](http_response response) {
+        // "Respond exactly once" is a rule handlers can break; a second answer would resume the
+        // session twice, so only the first is taken.
+        auto answered = std::make_shared<std::atomic<bool>>(false);
+        const auto respond = [shared, answered, executor](http_response response) {
+          if (answered->exchange(true)) return;
           asio::post(executor, [shared, response = std::move(response)]() mutable { (*shared)(std::move(response)); });
         };
         try {

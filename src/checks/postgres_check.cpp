@@ -7,18 +7,46 @@
 #include <pqxx/except>
 #include <pqxx/nontransaction>
 
+#include <utility>
 #include <vector>
 
 namespace dockerflow {
 namespace {
 
+// Where libpq's URI parser finds the host: the userinfo ends at the first '@' before any '/', so a
+// password may hold an unencoded '?' (or ':'), never an unencoded '/' or '@'.
+std::size_t host_start(std::string_view url) {
+  const auto scheme = url.find("://");
+  const auto authority = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const auto end = url.find_first_of("@/", authority);
+  return end != std::string_view::npos && url[end] == '@' ? end + 1 : authority;
+}
+
+// The '?' that starts the parameters, after the host (npos when there are none).
+std::size_t query_start(std::string_view url) { return url.find('?', host_start(url)); }
+
+// libpq's connection errors quote hosts, users and databases but never the password; scrubbing every
+// occurrence of its text would garble them (user = password = database is common in development).
+// A password can only appear where the connection string is echoed: as userinfo or as a parameter.
+std::string scrub_echoes(std::string text, const std::vector<std::string>& secrets) {
+  for (const auto& secret : secrets) {
+    if (secret.empty()) continue;
+    for (const auto& [echo, masked] : {std::pair{":" + secret + "@", std::string(":***@")},
+                                       std::pair{"password=" + secret, std::string("password=***")}})
+      for (auto pos = text.find(echo); pos != std::string::npos; pos = text.find(echo, pos + masked.size()))
+        text.replace(pos, echo.size(), masked);
+  }
+  return text;
+}
+
 // Adds what bounds a probe unless the URL already says otherwise: libpq's connect_timeout is whole
 // seconds, at least 2; tcp_user_timeout ends a query whose packets go unacknowledged (a blackholed
 // network) instead of waiting for TCP's own ~15 minutes. The heartbeat's deadline covers the rest.
 std::string with_timeouts(std::string url, std::chrono::milliseconds timeout) {
+  const auto query = query_start(url);
   const auto add = [&](std::string_view key, long long value) {
-    if (url.find(std::string(key) + "=") != std::string::npos) return;
-    url += url.find('?') == std::string::npos ? '?' : '&';
+    if (query != std::string::npos && url.find(std::string(key) + "=", query) != std::string::npos) return;
+    url += query == std::string::npos && url.find('?', host_start(url)) == std::string::npos ? '?' : '&';
     url += std::string(key) + "=" + std::to_string(value);
   };
   add("connect_timeout", std::max<long long>(2, (timeout.count() + 999) / 1000));
@@ -33,8 +61,8 @@ std::string first_line(std::string text) {
 }
 
 // Validates the URL as the user wrote it with libpq's own parser, so a bad DATABASE_URL fails at
-// start-up, not at the first probe. Returns the decoded password, to be scrubbed from error texts.
-std::string password_of(const std::string& url) {
+// start-up, not at the first probe. Returns the password as libpq decoded it and as it is written.
+std::vector<std::string> secrets_of(const std::string& url) {
   char* error = nullptr;
   PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
   if (!options) {
@@ -46,7 +74,9 @@ std::string password_of(const std::string& url) {
   for (auto* o = options; o->keyword; ++o)
     if (std::string_view(o->keyword) == "password" && o->val) password = o->val;
   PQconninfoFree(options);
-  return password;
+  auto secrets = url_secrets(url);
+  secrets.push_back(password);
+  return secrets;
 }
 
 }  // namespace
@@ -57,7 +87,7 @@ struct postgres_check::connection {
 };
 
 postgres_check::postgres_check(std::string url, std::chrono::milliseconds timeout)
-    : password_(password_of(url)), conninfo_(with_timeouts(url, timeout)) {}
+    : secrets_(secrets_of(url)), conninfo_(with_timeouts(url, timeout)) {}
 
 postgres_check::~postgres_check() = default;
 
@@ -69,13 +99,13 @@ std::vector<message> postgres_check::run(check_clock::time_point) {
     return {};
   } catch (const pqxx::broken_connection& e) {
     connection_.reset();
-    const auto why = scrub(first_line(e.what()), password_);
+    const auto why = scrub_echoes(first_line(e.what()), secrets_);
     // "FATAL:" is the server speaking (bad password, unknown database): reachable but refusing.
     if (why.find("FATAL:") != std::string::npos) return {error_message("postgres.E002", "connection refused by the server: " + why)};
     return {error_message("postgres.E001", "cannot connect: " + why)};
   } catch (const std::exception& e) {
     connection_.reset();
-    return {error_message("postgres.E002", "query failed: " + scrub(first_line(e.what()), password_))};
+    return {error_message("postgres.E002", "query failed: " + scrub_echoes(first_line(e.what()), secrets_))};
   }
 }
 

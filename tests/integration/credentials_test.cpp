@@ -88,5 +88,46 @@ TEST(Credentials, UnreachableServersDoNotRevealPasswords) {
   expect_no_secret("stderr", app.stderr_text());
 }
 
+// libpq takes an unencoded '?' in the password (its userinfo ends at the first '@' before any '/'),
+// so the probe's own parameters must go after the host, not into the password.
+TEST(Credentials, AQuestionMarkInThePostgresPasswordStillConnects) {
+  postgres_server postgres({.password = "pa?ss:wo?rd"});
+  app_process app({.env = {{"DATABASE_URL", postgres.url()}, {"DOCKERFLOW_CHECK_TIMEOUT_MS", "2000"}}});
+  const auto response = http_get(app.port(), "/__heartbeat__");
+  EXPECT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.json()["checks"]["postgres"], "ok") << response.body;
+}
+
+// With the compose defaults user = password = database, scrubbing every occurrence of the password
+// text turned 'database "dockerflow" does not exist' into 'database "***" does not exist'.
+TEST(Credentials, ErrorsThatNameUserOrDatabaseAreNotGarbledByScrubbing) {
+  postgres_server postgres;  // trusts TCP clients: any password gets as far as the database check
+  const std::string same = "nosuchdb";
+  const std::string url = "postgresql://" + same + ":" + same + "@127.0.0.1:" + std::to_string(postgres.port()) + "/" + same;
+  app_process app({.env = {{"DATABASE_URL", url}}});
+  const auto body = http_get(app.port(), "/__heartbeat__").json();
+  const auto text = body["details"]["postgres"]["messages"]["postgres.E002"].get<std::string>();
+  EXPECT_NE(text.find("\"" + same + "\""), std::string::npos) << text;
+  EXPECT_EQ(text.find("***"), std::string::npos) << text;
+}
+
+// "?pass%77ord=" is the password to libpq; it must be hidden wherever the URL is printed.
+TEST(Credentials, AnEncodedPasswordKeyIsNeverPrinted) {
+  postgres_server postgres({.password = postgres_password});
+  const std::string url = "postgresql://" + postgres.options().user + "@127.0.0.1:" + std::to_string(postgres.port()) +
+                          "/" + postgres.options().database + "?pass%77ord=" + postgres_password;
+  app_process app({.env = {{"DATABASE_URL", url}}});
+  EXPECT_EQ(http_get(app.port(), "/__heartbeat__").status, 200) << "libpq took the encoded key as the password";
+  flush_logs(app);
+  ASSERT_TRUE(app.stop());
+  expect_no_secret("stdout", app.stdout_text());
+  expect_no_secret("stderr", app.stderr_text());
+
+  app_process refused({.env = {{"DATABASE_URL", url + "&bogus_option=1"}}, .wait_until_ready = false});
+  ASSERT_TRUE(refused.wait_for_exit(5s));
+  EXPECT_NE(refused.stderr_text().find("DATABASE_URL"), std::string::npos) << refused.stderr_text();
+  expect_no_secret("config error", refused.stderr_text());
+}
+
 } // namespace
 } // namespace dockerflow::test

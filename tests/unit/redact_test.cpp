@@ -23,6 +23,16 @@ TEST(RedactUrl, PasswordParametersAreHidden) {
   EXPECT_EQ(redact_url("postgres://h/db?password="), "postgres://h/db?password=***");
 }
 
+// libpq percent-decodes parameter names, so an encoded "password" key sets the password too.
+TEST(RedactUrl, EncodedPasswordKeysAreHidden) {
+  EXPECT_EQ(redact_url("postgres://h/db?pass%77ord=secret"), "postgres://h/db?pass%77ord=***");
+  EXPECT_EQ(redact_url("postgres://h/db?sslmode=require&%70%61%73%73%77%6f%72%64=secret&x=1"),
+            "postgres://h/db?sslmode=require&%70%61%73%73%77%6f%72%64=***&x=1");
+  EXPECT_EQ(url_secrets("postgres://h/db?pass%77ord=secret"), std::vector<std::string>{"secret"});
+  EXPECT_EQ(redact_url("postgres://h/db?passwords=x&user=password"), "postgres://h/db?passwords=x&user=password")
+      << "other keys and values are left alone";
+}
+
 TEST(RedactUrl, RedisPasswordWithoutUser) {
   EXPECT_EQ(redact_url("redis://:p@h:1"), "redis://:***@h:1");
   EXPECT_EQ(redact_url("redis://:hunter2@cache:6379/0"), "redis://:***@cache:6379/0");

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace dockerflow {
 
@@ -19,7 +20,7 @@ class postgres_check final : public check {
   std::vector<message> run(check_clock::time_point deadline) override;
 
  private:
-  std::string password_;  // scrubbed from error texts
+  std::vector<std::string> secrets_;  // the password as decoded and as written: scrubbed from echoes
   std::string conninfo_;
   struct connection;  // wraps pqxx::connection, whose header is heavy
   std::unique_ptr<connection> connection_;
