@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libboost1.81-dev libpqxx-dev libpq-dev libhiredis-dev nlohmann-json3-dev libspdlog-dev libgtest-dev
-  postgresql redis-server haproxy curl ca-certificates python3 util-linux prometheus prometheus-blackbox-exporter
+  postgresql redis-server haproxy curl ca-certificates openssl python3 util-linux prometheus prometheus-blackbox-exporter
 )
 # Optional extras for other targets, e.g. `make fuzz` asks for clang.
 read -r -a extra <<<"${SETUP_EXTRA_PACKAGES:-}"

@@ -219,6 +219,7 @@ config parse_config(const environment& env) {
     if (!parsed || *parsed == level::ok) invalid("LOG_LEVEL", *v, "expected debug, info, warning, error or critical");
     result.log_level = *parsed;
   }
+  if (const auto* v = lookup(env, "SSL_CERT_FILE"); v && !v->empty()) result.ca_file = *v;
   if (result.metrics_port && *result.metrics_port == result.port)
     invalid("METRICS_PORT", std::to_string(*result.metrics_port), "must differ from PORT: /metrics is never served publicly");
   if (const auto* v = lookup(env, "LOGGER_NAME")) {

@@ -4,7 +4,11 @@
 # the workspace ($CI_WORKSPACE, default /tmp/workspace) so that the test and
 # push jobs use this very image:
 #   image.tar     docker save of the image
-#   image.env     IMAGE_REF, IMAGE_ID, COMMIT, VERSION, SOURCE_URL, BUILD_URL, CREATED
+#   builder.tar   docker save of its builder stage: the compiled unit and
+#                 integration tests, which the test job runs against the
+#                 image's own binary instead of compiling them again
+#   image.env     IMAGE_REF, IMAGE_ID, COMMIT, VERSION, SOURCE_URL, BUILD_URL,
+#                 CREATED, BUILDER_REF, BUILDER_ID, BINARY_SHA256
 #   version.json  the file baked into the image
 # Note: overwrites version.json at the repository root, as the Dockerfile
 # copies it from the build context.
@@ -29,6 +33,10 @@ VERSION_JSON_FILE="$ci_root/version.json" "$ci_root/scripts/ci/write-version-jso
 # registry is reachable, created locally otherwise).
 "$ci_root/scripts/docker/base-images.sh"
 
+# The builder stage first, under its own name; the image build below then
+# reuses it from the layer cache.
+ci_log "building $ci_builder_image (builder stage)"
+docker build --target builder --tag "$ci_builder_image" "$ci_root"
 ci_log "building $ci_local_image"
 docker build \
   --build-arg "SOURCE_URL=$source_url" \
@@ -38,11 +46,24 @@ docker build \
   --tag "$ci_local_image" \
   "$ci_root"
 image_id=$(docker image inspect --format '{{.Id}}' "$ci_local_image")
+builder_id=$(docker image inspect --format '{{.Id}}' "$ci_builder_image")
+
+# The image's binary must be the one the saved builder stage built (its
+# /rootfs is what the runtime stage copies); a source tree that changed
+# between the two builds would break that.
+binary_sha256=$(ci_file_sha256 "$image_id" /app/dockerflow-app) || ci_die "cannot read /app/dockerflow-app from $image_id"
+builder_binary_sha256=$(ci_file_sha256 "$builder_id" /rootfs/app/dockerflow-app) ||
+  ci_die "cannot read /rootfs/app/dockerflow-app from $builder_id"
+[[ $binary_sha256 == "$builder_binary_sha256" ]] ||
+  ci_die "$ci_local_image's binary ($binary_sha256) is not the one of $ci_builder_image ($builder_binary_sha256): did the sources change during the build?"
 
 mkdir -p "$ci_workspace"
 ci_log "saving $ci_local_image ($image_id) to $ci_workspace/image.tar"
 docker save --output "$ci_workspace/image.tar.part" "$ci_local_image"
 mv -f "$ci_workspace/image.tar.part" "$ci_workspace/image.tar"
+ci_log "saving $ci_builder_image ($builder_id) to $ci_workspace/builder.tar"
+docker save --output "$ci_workspace/builder.tar.part" "$ci_builder_image"
+mv -f "$ci_workspace/builder.tar.part" "$ci_workspace/builder.tar"
 cp "$ci_root/version.json" "$ci_workspace/version.json"
 cat >"$ci_workspace/image.env" <<ENV
 IMAGE_REF=$ci_local_image
@@ -52,5 +73,8 @@ VERSION=$version
 SOURCE_URL=$source_url
 BUILD_URL=$CIRCLE_BUILD_URL
 CREATED=$created
+BUILDER_REF=$ci_builder_image
+BUILDER_ID=$builder_id
+BINARY_SHA256=$binary_sha256
 ENV
 ci_log "workspace ready in $ci_workspace"

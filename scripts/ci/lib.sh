@@ -7,11 +7,13 @@
 # CIRCLE_PROJECT_REPONAME, CIRCLE_BUILD_URL) and from the project settings
 # (DOCKER_USER, DOCKER_PASS, DOCKERHUB_REPO), plus two optional ones:
 #   CI_WORKSPACE    directory shared between jobs (default /tmp/workspace)
-#   CI_LOCAL_IMAGE  local name of the built image (default dockerflow-app:ci)
+#   CI_LOCAL_IMAGE  local name of the built image (default dockerflow-app:ci); its builder stage,
+#                   which holds the compiled tests, is "$CI_LOCAL_IMAGE-builder"
 
 ci_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 ci_workspace=${CI_WORKSPACE:-/tmp/workspace}
 ci_local_image=${CI_LOCAL_IMAGE:-dockerflow-app:ci}
+ci_builder_image=$ci_local_image-builder
 
 ci_log() { printf '%s: %s\n' "${0##*/}" "$*"; }
 ci_die() {
@@ -95,8 +97,12 @@ ci_read_image_env() {
   [[ -f $file ]] || ci_die "$file not found: run scripts/ci/build-image.sh first (or attach the workspace)"
   ci_image_ref='' ci_image_id='' ci_image_commit='' ci_image_version=''
   ci_image_source='' ci_image_build='' ci_image_created=''
+  ci_builder_ref='' ci_builder_id='' ci_binary_sha256=''
   while IFS='=' read -r key value; do
     case $key in
+      BUILDER_REF) ci_builder_ref=$value ;;
+      BUILDER_ID) ci_builder_id=$value ;;
+      BINARY_SHA256) ci_binary_sha256=$value ;;
       IMAGE_REF) ci_image_ref=$value ;;
       IMAGE_ID) ci_image_id=$value ;;
       COMMIT) ci_image_commit=$value ;;
@@ -108,4 +114,46 @@ ci_read_image_env() {
   done <"$file"
   [[ -n $ci_image_ref && -n $ci_image_id && -n $ci_image_commit ]] ||
     ci_die "$file is incomplete (needs IMAGE_REF, IMAGE_ID and COMMIT)"
+}
+
+# sha256 of FILE inside IMAGE (an image id or name), read without running the image (it has no
+# shell): docker create, then docker cp's tar stream.
+ci_file_sha256() {
+  local image=$1 file=$2 cid sum
+  cid=$(docker create "$image") || return 1
+  sum=$(docker cp "$cid:$file" - | tar -xOf - | sha256sum | cut -d' ' -f1) || sum=''
+  docker rm "$cid" >/dev/null
+  [[ -n $sum ]] && printf '%s' "$sum"
+}
+
+# The test job's tests run from the builder stage the build job saved (builder.tar: the compiled test
+# binaries), against the service binary of the very image that is pushed: ci_test_binary extracts
+# /app/dockerflow-app from image $ci_image_id into DIR and checks it is the binary the build recorded.
+# Run ci_read_image_env first.
+ci_load_builder() {
+  [[ -n $ci_builder_ref && -n $ci_builder_id && -n $ci_binary_sha256 ]] ||
+    ci_die "$ci_workspace/image.env has no BUILDER_REF/BUILDER_ID/BINARY_SHA256: rebuild with scripts/ci/build-image.sh"
+  if [[ $(docker image inspect --format '{{.Id}}' "$ci_builder_ref" 2>/dev/null) != "$ci_builder_id" ]]; then
+    [[ -f $ci_workspace/builder.tar ]] ||
+      ci_die "$ci_workspace/builder.tar not found: run scripts/ci/build-image.sh first (or attach the workspace)"
+    docker load --quiet --input "$ci_workspace/builder.tar" >/dev/null
+    local loaded
+    loaded=$(docker image inspect --format '{{.Id}}' "$ci_builder_ref" 2>/dev/null) ||
+      ci_die "$ci_workspace/builder.tar did not provide $ci_builder_ref"
+    [[ $loaded == "$ci_builder_id" ]] ||
+      ci_die "$ci_builder_ref loaded as $loaded but the build produced $ci_builder_id"
+  fi
+  ci_log "builder stage $ci_builder_ref ($ci_builder_id) holds the compiled tests"
+}
+ci_test_binary() {
+  local dir=$1 cid sum
+  docker image inspect "$ci_image_id" >/dev/null 2>&1 ||
+    ci_die "image $ci_image_id is not loaded: run scripts/ci/load-image.sh first"
+  cid=$(docker create "$ci_image_id")
+  docker cp "$cid:/app/dockerflow-app" "$dir/dockerflow-app"
+  docker rm "$cid" >/dev/null
+  sum=$(sha256sum "$dir/dockerflow-app" | cut -d' ' -f1)
+  [[ $sum == "$ci_binary_sha256" ]] ||
+    ci_die "/app/dockerflow-app of $ci_image_id has sha256 $sum, the build recorded $ci_binary_sha256"
+  ci_log "testing the binary of image $ci_image_id: /app/dockerflow-app sha256:$sum"
 }

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Makes every image the Dockerfile and the compose files name available to the local engine.
 #
+# Usage: base-images.sh [haproxy]
+#   Without arguments: debian, postgres and redis (the Dockerfile and docker-compose*.yml). With
+#   `haproxy`: the haproxy image of the Swarm stack (deploy/stack.yml) as well.
+#
 # An image that is neither present nor pullable is created locally:
 #   debian:bookworm   debootstrap --variant=minbase + docker import (the rootfs tarball is cached)
 #   postgres / redis  stand-ins built FROM that Debian image with Debian's postgresql-15 / redis-server,
 #                     honouring the contract docker-compose*.yml uses (scripts/docker/standins/).
+#   haproxy           a stand-in built the same way from Debian's haproxy (2.6), with the official
+#                     image's configuration path and stop signal.
 # On a machine that reaches a registry nothing is built: the official images are pulled as usual.
 #
 # Environment: BASE_IMAGE (debian:bookworm), POSTGRES_IMAGE (postgres:15), REDIS_IMAGE (redis:7),
-# DOCKERFLOW_CACHE_DIR (/var/cache/dockerflow), DEBIAN_MIRROR (http://deb.debian.org/debian),
-# PULL_TIMEOUT_S (30).
+# HAPROXY_IMAGE (haproxy:2.6), DOCKERFLOW_CACHE_DIR (/var/cache/dockerflow),
+# DEBIAN_MIRROR (http://deb.debian.org/debian), PULL_TIMEOUT_S (30).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,6 +24,17 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 base_image=${BASE_IMAGE:-debian:bookworm}
 postgres_image=${POSTGRES_IMAGE:-postgres:15}
 redis_image=${REDIS_IMAGE:-redis:7}
+haproxy_image=${HAPROXY_IMAGE:-haproxy:2.6}
+extra=()
+for arg in "$@"; do
+  case $arg in
+    haproxy) extra+=(haproxy) ;;
+    *)
+      printf 'base-images: unknown image kind "%s" (expected: haproxy)\n' "$arg" >&2
+      exit 2
+      ;;
+  esac
+done
 cache_dir=${DOCKERFLOW_CACHE_DIR:-/var/cache/dockerflow}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 pull_timeout=${PULL_TIMEOUT_S:-30}
@@ -90,4 +107,11 @@ fi
 if ! present "$redis_image" && ! pullable "$redis_image"; then
   build_standin "$redis_image" redis
 fi
-log "ready: $base_image $postgres_image $redis_image"
+ready=("$base_image" "$postgres_image" "$redis_image")
+if ((${#extra[@]})); then
+  if ! present "$haproxy_image" && ! pullable "$haproxy_image"; then
+    build_standin "$haproxy_image" haproxy
+  fi
+  ready+=("$haproxy_image")
+fi
+log "ready: ${ready[*]}"

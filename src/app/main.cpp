@@ -49,7 +49,8 @@ constexpr std::string_view usage =
 
 std::vector<std::unique_ptr<check>> make_checks(const config& cfg) {
   std::vector<std::unique_ptr<check>> checks;
-  if (cfg.database_url) checks.push_back(std::make_unique<postgres_check>(*cfg.database_url, cfg.check_timeout));
+  if (cfg.database_url)
+    checks.push_back(std::make_unique<postgres_check>(*cfg.database_url, cfg.check_timeout, cfg.ca_file));
   if (cfg.redis) checks.push_back(std::make_unique<redis_check>(*cfg.redis, cfg.check_timeout));
   // Register your own checks here, one line each.
   return checks;

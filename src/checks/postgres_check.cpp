@@ -7,6 +7,7 @@
 #include <pqxx/except>
 #include <pqxx/nontransaction>
 
+#include <cctype>
 #include <utility>
 #include <vector>
 
@@ -42,15 +43,36 @@ std::string scrub_echoes(std::string text, const std::vector<std::string>& secre
 // Adds what bounds a probe unless the URL already says otherwise: libpq's connect_timeout is whole
 // seconds, at least 2; tcp_user_timeout ends a query whose packets go unacknowledged (a blackholed
 // network) instead of waiting for TCP's own ~15 minutes. The heartbeat's deadline covers the rest.
-std::string with_timeouts(std::string url, std::chrono::milliseconds timeout) {
+std::string percent_encoded(std::string_view text) {
+  std::string encoded;
+  for (const char c : text) {
+    if (std::isalnum(static_cast<unsigned char>(c)) || std::string_view("/-._~").find(c) != std::string_view::npos) {
+      encoded += c;
+    } else {
+      constexpr char hex[] = "0123456789ABCDEF";
+      encoded += '%';
+      encoded += hex[static_cast<unsigned char>(c) >> 4];
+      encoded += hex[static_cast<unsigned char>(c) & 0xf];
+    }
+  }
+  return encoded;
+}
+
+std::string with_defaults(std::string url, std::chrono::milliseconds timeout, const std::optional<std::string>& ca_file) {
   const auto query = query_start(url);
-  const auto add = [&](std::string_view key, long long value) {
-    if (query != std::string::npos && url.find(std::string(key) + "=", query) != std::string::npos) return;
-    url += query == std::string::npos && url.find('?', host_start(url)) == std::string::npos ? '?' : '&';
-    url += std::string(key) + "=" + std::to_string(value);
+  const auto in_query = [&](const std::string& text) {
+    return query != std::string::npos && url.find(text, query) != std::string::npos;
   };
-  add("connect_timeout", std::max<long long>(2, (timeout.count() + 999) / 1000));
-  add("tcp_user_timeout", std::max<long long>(1000, timeout.count()));
+  const auto has = [&](std::string_view key) { return in_query(std::string(key) + "="); };
+  const bool verifies = in_query("sslmode=verify-ca") || in_query("sslmode=verify-full");
+  const auto add = [&](std::string_view key, const std::string& value) {
+    if (has(key)) return;
+    url += url.find('?', host_start(url)) == std::string::npos ? '?' : '&';
+    url += std::string(key) + "=" + value;
+  };
+  add("connect_timeout", std::to_string(std::max<long long>(2, (timeout.count() + 999) / 1000)));
+  add("tcp_user_timeout", std::to_string(std::max<long long>(1000, timeout.count())));
+  if (verifies && ca_file) add("sslrootcert", percent_encoded(*ca_file));
   return url;
 }
 
@@ -86,8 +108,8 @@ struct postgres_check::connection {
   pqxx::connection link;
 };
 
-postgres_check::postgres_check(std::string url, std::chrono::milliseconds timeout)
-    : secrets_(secrets_of(url)), conninfo_(with_timeouts(url, timeout)) {}
+postgres_check::postgres_check(std::string url, std::chrono::milliseconds timeout, std::optional<std::string> ca_file)
+    : secrets_(secrets_of(url)), conninfo_(with_defaults(url, timeout, ca_file)) {}
 
 postgres_check::~postgres_check() = default;
 

@@ -97,6 +97,15 @@ function check(rawConfig, repoRoot) {
       }
     }
   }
+  // One push at a time across pipelines, and CircleCI's pipeline-order protection: a push job of an
+  // older pipeline is skipped once a newer one has held the group, so latest never moves back.
+  const serialGroup = (wjobs.get('push') || {})['serial-group'];
+  if (typeof serialGroup !== 'string' || !/^[A-Za-z0-9._\-/<> ]+$/.test(serialGroup) || !serialGroup.includes('pipeline.project.slug')) {
+    problems.push(`push has serial-group ${JSON.stringify(serialGroup)}, expected one per project (<< pipeline.project.slug >>/...)`);
+  }
+  for (const name of ['build', 'test']) {
+    if ((wjobs.get(name) || {})['serial-group'] !== undefined) problems.push(`${name} is in a serial group: only push needs one`);
+  }
   const pushFilters = (wjobs.get('push') || {}).filters;
   if (!runsForBranch(pushFilters, 'main')) problems.push('push does not run on main');
   for (const branch of ['feature/x', 'mainline', 'release/1.0', 'master']) {
@@ -137,7 +146,8 @@ function check(rawConfig, repoRoot) {
   } else {
     const p = persist.persist_to_workspace;
     if (p.root !== workspaceDefault) problems.push(`build persists from ${p.root}, scripts/ci use ${workspaceDefault}`);
-    for (const f of ['image.tar', 'image.env', 'version.json']) {
+    // builder.tar: the compiled tests, which the test job runs against the image's binary.
+    for (const f of ['image.tar', 'builder.tar', 'image.env', 'version.json']) {
       if (!(p.paths || []).includes(f)) problems.push(`build does not persist ${f}`);
     }
   }
@@ -164,6 +174,15 @@ const MUTATIONS = {
   'inline shell in a step': (c) => { c.jobs.test.steps.push({ run: { command: 'docker images' } }); },
   'workspace persisted elsewhere': (c) => { stepRaw(c, 'build', 'persist_to_workspace').root = '/tmp/other'; },
   'image not persisted': (c) => { stepRaw(c, 'build', 'persist_to_workspace').paths = ['version.json']; },
+  'builder stage not persisted': (c) => {
+    const p = stepRaw(c, 'build', 'persist_to_workspace');
+    p.paths = p.paths.filter((f) => f !== 'builder.tar');
+  },
+  'push not in a serial group': (c) => { delete workflowJob(c, 'push')['serial-group']; },
+  'push serial group shared by every project': (c) => { workflowJob(c, 'push')['serial-group'] = 'push'; },
+  'test job rebuilds the builder stage': (c) => {
+    c.jobs.test.steps.splice(2, 0, { run: { command: 'docker build --target builder .' } });
+  },
   'unknown job in workflow': (c) => { firstWorkflow(c).jobs.push({ deploy: {} }); },
 };
 function firstWorkflow(c) { return Object.values(c.workflows).find((w) => w && w.jobs); }

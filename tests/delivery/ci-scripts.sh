@@ -82,10 +82,12 @@ plan() { # expected plan for the given extra variables
 repo=127.0.0.1:5000/dockerflow-app
 assert_eq "main, untagged: sha-<commit> then latest" "$(plan CIRCLE_BRANCH=main)" \
   "would push $repo:sha-$commit would push $repo:latest "
-assert_eq "tag v1.2.3: sha-<commit> then the tag, no latest" "$(plan CIRCLE_TAG=v1.2.3)" \
-  "would push $repo:sha-$commit would push $repo:v1.2.3 "
-assert_eq "tag with CIRCLE_BRANCH=main as well: still no latest" "$(plan CIRCLE_TAG=1.0.1 CIRCLE_BRANCH=main)" \
-  "would push $repo:sha-$commit would push $repo:1.0.1 "
+# Only main pushes sha-<commit>: a tag build's image differs (version.json, labels), and an
+# immutable tag must never name two images.
+assert_eq "tag v1.2.3: only the tag, no sha-<commit>, no latest" "$(plan CIRCLE_TAG=v1.2.3)" \
+  "would push $repo:v1.2.3 "
+assert_eq "tag with CIRCLE_BRANCH=main as well: still only the tag" "$(plan CIRCLE_TAG=1.0.1 CIRCLE_BRANCH=main)" \
+  "would push $repo:1.0.1 "
 for branch in feature/x mainline Main master ''; do
   run push-image.sh CI_DRY_RUN=1 CIRCLE_SHA1="$commit" "${docker_vars[@]}" CIRCLE_BRANCH="$branch"
   assert_eq "branch \"$branch\": succeeds" "$rc" 0

@@ -3,11 +3,19 @@
 # real registry: Debian's docker-registry on 127.0.0.1 with htpasswd auth as
 # DOCKERHUB_REPO. Each job starts from the workspace alone: the built image
 # is removed before the test and push jobs, which load it from image.tar.
+# The commits are real: a throw-away git origin with c1 <- c2 <- c3, one
+# clone per pipeline.
 #
-#   (a) main, untagged      -> latest, sha-<c1>
-#   (b) tag v1.2.3          -> v1.2.3, sha-<c2>; latest does not move
-#   (c) feature branch      -> nothing
-#   (d) wrong password, missing DOCKER_PASS / DOCKERHUB_REPO -> fails naming
+#   (a) main at c1          -> sha-<c1>, latest
+#   (b) tag v1.2.3 at c1    -> v1.2.3 only: sha-<c1> keeps main's image,
+#                              latest does not move
+#   (c) main at c3          -> sha-<c3>, latest moves forward
+#   (d) main at c2, late    -> sha-<c2>; latest stays at c3 (c2 is older)
+#   (e) c2's push job again -> no-op: the same image is already there
+#   (f) c1 and the tag rebuilt -> push fails naming both image digests,
+#                              nothing changes in the registry
+#   (g) feature branch      -> nothing
+#   (h) wrong password, missing DOCKER_PASS / DOCKERHUB_REPO -> fails naming
 #       the culprit, nothing pushed
 # Then every tag is pulled back into an engine that no longer has the image:
 # same image id as built, OCI labels, and /__version__ of the running pulled
@@ -110,21 +118,49 @@ catalog() { curl -s -u "$user:$password" "$api/_catalog" | jq -r '.repositories 
 assert_eq "registry refuses anonymous access" "$(curl -s -o /dev/null -w '%{http_code}' "$api/_catalog")" 401
 assert_eq "registry starts empty" "$(catalog)" ""
 
-# --- a checkout, as CircleCI's checkout step gives it ---------------------
-# The steps write version.json into the checkout; the repository stays clean.
-src=$work/src
-mkdir -p "$src"
+# --- a git origin and checkouts, as CircleCI's checkout step gives them ----
+# The project's tree is committed into a throw-away origin as c1, then c2 and
+# c3 (empty commits on top: same tree, so the image builds share their
+# compile layers). Each pipeline runs in its own clone, detached at its
+# commit; the steps write version.json there, the repository stays clean.
+git_q() { git -c user.name=delivery-proof -c user.email=proof@example.invalid -c advice.detachedHead=false "$@"; }
+seed=$work/seed
+mkdir -p "$seed"
 if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
   git -C "$root" ls-files -z --cached --others --exclude-standard |
-    tar -C "$root" --null --files-from=- --ignore-failed-read -cf - 2>/dev/null | tar -C "$src" -xf -
+    tar -C "$root" --null --files-from=- --ignore-failed-read -cf - 2>/dev/null | tar -C "$seed" -xf -
 else
-  tar -C "$root" --exclude=./.git --exclude='./build*' --exclude=node_modules -cf - . | tar -C "$src" -xf -
+  tar -C "$root" --exclude=./.git --exclude='./build*' --exclude=node_modules -cf - . | tar -C "$seed" -xf -
 fi
+git_q init -q -b main "$seed"
+git_q -C "$seed" add -A
+git_q -C "$seed" commit -q -m "c1: the tree under test"
+git_q -C "$seed" commit -q --allow-empty -m c2
+git_q init -q --bare "$work/origin.git"
+git_q -C "$seed" push -q "$work/origin.git" main
+c1=$(git -C "$seed" rev-parse HEAD~1)
+c2=$(git -C "$seed" rev-parse HEAD)
+checkout() { # checkout NAME COMMIT: a fresh clone of origin, detached at COMMIT
+  git_q clone -q "$work/origin.git" "$work/co-$1"
+  git_q -C "$work/co-$1" checkout -q --detach "$2"
+}
+checkout main1 "$c1"
+checkout tag "$c1"
+# The c2 pipeline's checkout is made before c3 exists: its push job has to
+# fetch to learn that latest (c3) is newer.
+checkout main2 "$c2"
+git_q -C "$seed" commit -q --allow-empty -m c3
+git_q -C "$seed" push -q "$work/origin.git" main
+c3=$(git -C "$seed" rev-parse HEAD)
+checkout main3 "$c3"
+log "origin: c1=${c1:0:12} <- c2=${c2:0:12} <- c3=${c3:0:12}"
 
 # --- running a step as CircleCI would --------------------------------------
 step_no=0
-# step SCRIPT VAR=VALUE...: runs scripts/ci/SCRIPT with only these variables
-# (plus what every CircleCI job has); output in $out, exit status in $rc.
+co=$work/co-main1
+# step SCRIPT VAR=VALUE...: runs scripts/ci/SCRIPT of the checkout $co with
+# only these variables (plus what every CircleCI job has); output in $out,
+# exit status in $rc.
 step() {
   local script=$1 logfile
   shift
@@ -135,71 +171,149 @@ step() {
   # docker-compose use, so the container tier's compile layers are reused.
   env -i PATH="$PATH" HOME="$HOME" DOCKER_CONFIG="$work/docker-config" DOCKER_BUILDKIT=0 CI=true CIRCLECI=true \
     CIRCLE_PROJECT_USERNAME=example-org CIRCLE_PROJECT_REPONAME=dockerflow-app "$@" \
-    "$src/scripts/ci/$script" >"$logfile" 2>&1 || rc=$?
+    "$co/scripts/ci/$script" >"$logfile" 2>&1 || rc=$?
   out=$(cat "$logfile")
   if [[ $rc != 0 && ${expect_failure:-0} != 1 ]]; then
     printf -- '--- %s (exit %s), last lines:\n' "$script" "$rc"
     tail -n 30 "$logfile"
   fi
 }
+ws_env() { # ws_env NAME: the job variables of pipeline NAME's workspace
+  ws=(CI_WORKSPACE="$work/ws-$1" CI_LOCAL_IMAGE="dockerflow-app:$id-$1")
+}
+# build_job NAME VAR=VALUE...: the build job in checkout co-NAME; the image
+# is then removed locally, as the next job runs on another machine.
+build_job() {
+  local name=$1
+  shift
+  co=$work/co-${name%-rebuild}
+  ws_env "$name"
+  step build-image.sh "${ws[@]}" "$@"
+  assert_eq "$name: build job (build-image.sh) succeeds" "$rc" 0
+  ((rc == 0)) || return 1
+  docker rmi "dockerflow-app:$id-$name" "dockerflow-app:$id-$name-builder" >/dev/null
+  # Only the test job reads the builder stage, and this proof's test job
+  # does not run the suites (delivery.ci_test_job does).
+  rm -f "$work/ws-$name/builder.tar"
+  log "$name: built $(image_env "$name" IMAGE_ID)"
+}
 # pipeline NAME VAR=VALUE...: build job, test job, push job, each on a
 # "fresh machine" (the image is removed locally before the next job).
 pipeline() {
   local name=$1
   shift
-  local env=(CI_WORKSPACE="$work/ws-$name" CI_LOCAL_IMAGE="dockerflow-app:$id-$name" "$@")
-  step build-image.sh "${env[@]}"
-  assert_eq "$name: build job (build-image.sh) succeeds" "$rc" 0
-  ((rc == 0)) || return 1
-  log "$name: built"
-  docker rmi "dockerflow-app:$id-$name" >/dev/null
-  step load-image.sh "${env[@]}"
+  build_job "$name" "$@" || return 1
+  step load-image.sh "${ws[@]}" "$@"
   assert_eq "$name: test job loads the image from the workspace" "$rc" 0
   ((rc == 0)) || return 1
-  step test-image.sh "${env[@]}"
+  step test-image.sh "${ws[@]}" "$@"
   assert_eq "$name: test job (test-image.sh) passes on the loaded image" "$rc" 0
   # As in CircleCI: a failed test job means no push job.
   ((rc == 0)) || return 1
   docker rmi "dockerflow-app:$id-$name" >/dev/null
-  step push-image.sh "${env[@]}" DOCKERHUB_REPO="$repo" DOCKER_USER="$user" DOCKER_PASS="$password"
+  push_job "$name" "$@"
   assert_eq "$name: push job (push-image.sh) succeeds" "$rc" 0
   ((rc == 0)) || return 1
   log "$name: pushed"
 }
+push_job() { # push_job NAME VAR=VALUE...: the push job of pipeline NAME's workspace
+  local name=$1
+  shift
+  co=$work/co-${name%-rebuild}
+  ws_env "$name"
+  step push-image.sh "${ws[@]}" "$@" DOCKERHUB_REPO="$repo" DOCKER_USER="$user" DOCKER_PASS="$password"
+  docker images --format '{{.Repository}}:{{.Tag}}' | grep -E "^(dockerflow-app:$id-|127\.0\.0\.1:$port/)" |
+    xargs -r docker rmi >/dev/null 2>&1 || true
+}
 image_env() { sed -n "s/^$2=//p" "$work/ws-$1/image.env"; }
+sorted() { printf '%s\n' "$@" | sort | paste -sd,; }
 
-c1=$(fake_commit "$id-main")
-c2=$(fake_commit "$id-tag")
 url1=https://circleci.com/gh/example-org/dockerflow-app/101
-url2=https://circleci.com/gh/example-org/dockerflow-app/102
+url_tag=https://circleci.com/gh/example-org/dockerflow-app/102
+url3=https://circleci.com/gh/example-org/dockerflow-app/103
+url2=https://circleci.com/gh/example-org/dockerflow-app/104
+main1=(CIRCLE_SHA1="$c1" CIRCLE_BRANCH=main CIRCLE_BUILD_NUM=101 CIRCLE_BUILD_URL="$url1")
+tag1=(CIRCLE_SHA1="$c1" CIRCLE_TAG=v1.2.3 CIRCLE_BUILD_NUM=102 CIRCLE_BUILD_URL="$url_tag")
+main3=(CIRCLE_SHA1="$c3" CIRCLE_BRANCH=main CIRCLE_BUILD_NUM=103 CIRCLE_BUILD_URL="$url3")
+main2=(CIRCLE_SHA1="$c2" CIRCLE_BRANCH=main CIRCLE_BUILD_NUM=104 CIRCLE_BUILD_URL="$url2")
 
-# (a) main
-pipeline main CIRCLE_SHA1="$c1" CIRCLE_BRANCH=main CIRCLE_BUILD_NUM=101 CIRCLE_BUILD_URL="$url1" ||
-  { finish; exit 1; }
-assert_contains "main: push names what it pushed" "$out" "pushed $repo:latest"
-assert_eq "main: registry holds exactly latest and sha-<c1>" "$(tags_of dockerflow-app)" "latest,sha-$c1"
-assert_eq "main: latest and sha-<c1> are one manifest" "$(digest_of latest)" "$(digest_of "sha-$c1")"
+# (a) main at c1
+pipeline main1 "${main1[@]}" || { finish; exit 1; }
+assert_contains "main c1: push names what it pushed" "$out" "pushed $repo:latest"
+assert_eq "main c1: registry holds exactly latest and sha-<c1>" "$(tags_of dockerflow-app)" "$(sorted latest "sha-$c1")"
+assert_eq "main c1: latest and sha-<c1> are one manifest" "$(digest_of latest)" "$(digest_of "sha-$c1")"
+sha_c1_digest=$(digest_of "sha-$c1")
 latest_digest=$(digest_of latest)
 
-# (b) tag v1.2.3 (CircleCI sets no CIRCLE_BRANCH on tag builds)
-pipeline tag CIRCLE_SHA1="$c2" CIRCLE_TAG=v1.2.3 CIRCLE_BUILD_NUM=102 CIRCLE_BUILD_URL="$url2" ||
-  { finish; exit 1; }
-assert_eq "tag: registry holds exactly latest, sha-<c1>, sha-<c2>, v1.2.3" "$(tags_of dockerflow-app)" \
-  "$(printf '%s\n' latest "sha-$c1" "sha-$c2" v1.2.3 | sort | paste -sd,)"
-assert_eq "tag: v1.2.3 and sha-<c2> are one manifest" "$(digest_of v1.2.3)" "$(digest_of "sha-$c2")"
+# (b) tag v1.2.3 on the same commit c1 (CircleCI sets no CIRCLE_BRANCH on
+# tag builds): its image differs from main's (version.json, labels), so it
+# pushes only v1.2.3; sha-<c1> keeps main's image.
+pipeline tag "${tag1[@]}" || { finish; exit 1; }
+assert_ne() { if [[ $2 != "$3" ]]; then pass "$1"; else fail "$1: both are [$2]"; fi; }
+assert_ne "tag: the tag build's image is another image than main's of the same commit" \
+  "$(image_env tag IMAGE_ID)" "$(image_env main1 IMAGE_ID)"
+assert_eq "tag: registry holds exactly latest, sha-<c1>, v1.2.3" "$(tags_of dockerflow-app)" "$(sorted latest "sha-$c1" v1.2.3)"
+assert_eq "tag: sha-<c1> did not move (still main's image)" "$(digest_of "sha-$c1")" "$sha_c1_digest"
 assert_eq "tag: latest did not move" "$(digest_of latest)" "$latest_digest"
-if [[ $(digest_of v1.2.3) != "$latest_digest" ]]; then pass "tag: v1.2.3 is another image than latest"; else fail "tag: v1.2.3 is latest's manifest"; fi
+assert_ne "tag: v1.2.3 is another manifest than sha-<c1>" "$(digest_of v1.2.3)" "$sha_c1_digest"
+assert_contains "tag: v1.2.3 pushed as an immutable tag" "$out" "pushed $repo:v1.2.3 (immutable"
+assert_not_contains "tag: no sha- tag pushed" "$out" "pushed $repo:sha-"
+tag_digest=$(digest_of v1.2.3)
+
+# (c) main at c3 moves latest forward (c1 is an ancestor of c3)
+pipeline main3 "${main3[@]}" || { finish; exit 1; }
+assert_contains "main c3: latest moved from c1 to c3" "$out" "pushed $repo:latest (moved from commit $c1 to $c3)"
+assert_eq "main c3: latest is sha-<c3>" "$(digest_of latest)" "$(digest_of "sha-$c3")"
+latest_digest=$(digest_of latest)
+
+# (d) main at c2 finishing after c3 (its checkout predates c3): sha-<c2> is
+# pushed, latest stays at c3
+pipeline main2 "${main2[@]}" || { finish; exit 1; }
+assert_contains "main c2, late: latest stays, c2 is older than latest's c3" "$out" \
+  "latest stays at commit $c3 (manifest $latest_digest): $c2 is older (an ancestor of it)"
+assert_eq "main c2, late: latest did not move back" "$(digest_of latest)" "$latest_digest"
+assert_eq "main c2, late: registry holds latest, sha-<c1>, sha-<c2>, sha-<c3>, v1.2.3" "$(tags_of dockerflow-app)" \
+  "$(sorted latest "sha-$c1" "sha-$c2" "sha-$c3" v1.2.3)"
+sha_c2_digest=$(digest_of "sha-$c2")
+
+# (e) the push job of c2 run again (same workspace, same image): a no-op
+push_job main2 "${main2[@]}"
+assert_eq "rerun of a push job: succeeds" "$rc" 0
+assert_contains "rerun of a push job: sha-<c2> already holds this image" "$out" \
+  "$repo:sha-$c2 already holds this image ($(image_env main2 IMAGE_ID), manifest $sha_c2_digest): not pushed again"
+assert_eq "rerun of a push job: sha-<c2> unchanged" "$(digest_of "sha-$c2")" "$sha_c2_digest"
+assert_eq "rerun of a push job: latest unchanged" "$(digest_of latest)" "$latest_digest"
+
+# (f) a rebuild of c1 on main (a workflow re-run from the start: new image,
+# other created label) must not overwrite sha-<c1>; nor may a rebuild of the
+# tag overwrite v1.2.3. Both fail loudly naming both image digests.
+tags_before=$(tags_of dockerflow-app)
+expect_failure=1
+build_job main1-rebuild "${main1[@]}" && push_job main1-rebuild "${main1[@]}"
+assert_eq "rebuilt c1: push fails" "$rc" 1
+assert_contains "rebuilt c1: message names the tag, both images and the manifest" "$out" \
+  "push-image.sh: error: $repo:sha-$c1 already exists in the registry as image $(image_env main1 IMAGE_ID) (manifest $sha_c1_digest), this build is image $(image_env main1-rebuild IMAGE_ID): an immutable tag never moves to other bytes; nothing pushed"
+build_job tag-rebuild "${tag1[@]}" && push_job tag-rebuild "${tag1[@]}"
+assert_eq "rebuilt tag: push fails" "$rc" 1
+assert_contains "rebuilt tag: message names both images" "$out" \
+  "$repo:v1.2.3 already exists in the registry as image $(image_env tag IMAGE_ID) (manifest $tag_digest), this build is image $(image_env tag-rebuild IMAGE_ID)"
+expect_failure=0
+assert_eq "rebuilds: sha-<c1> unchanged" "$(digest_of "sha-$c1")" "$sha_c1_digest"
+assert_eq "rebuilds: v1.2.3 unchanged" "$(digest_of v1.2.3)" "$tag_digest"
+assert_eq "rebuilds: latest unchanged" "$(digest_of latest)" "$latest_digest"
+assert_eq "rebuilds: no tag added or removed" "$(tags_of dockerflow-app)" "$tags_before"
 tags_before=$(tags_of dockerflow-app)
 catalog_before=$(catalog)
 
-# (c) a feature branch pushes nothing, credentials or not
-ws_main=(CI_WORKSPACE="$work/ws-main" CI_LOCAL_IMAGE="dockerflow-app:$id-main" CIRCLE_SHA1="$c1" CIRCLE_BUILD_URL="$url1")
+# (g) a feature branch pushes nothing, credentials or not
+co=$work/co-main1
+ws_main=(CI_WORKSPACE="$work/ws-main1" CI_LOCAL_IMAGE="dockerflow-app:$id-main1" CIRCLE_SHA1="$c1" CIRCLE_BUILD_URL="$url1")
 step push-image.sh "${ws_main[@]}" CIRCLE_BRANCH=feature/login-form DOCKERHUB_REPO="$repo" DOCKER_USER="$user" DOCKER_PASS="$password"
 assert_eq "feature branch: push step succeeds" "$rc" 0
 assert_contains "feature branch: says nothing is pushed" "$out" 'CIRCLE_BRANCH="feature/login-form" and no CIRCLE_TAG: nothing pushed'
 assert_eq "feature branch: tags unchanged" "$(tags_of dockerflow-app)" "$tags_before"
 
-# (d) wrong or missing credentials and variables: a fresh repository name,
+# (h) wrong or missing credentials and variables: a fresh repository name,
 # so anything pushed would show up as a new repository.
 denied=127.0.0.1:$port/dockerflow-app-denied
 expect_failure=1
@@ -232,7 +346,7 @@ assert_eq "push logged out again: no credentials left in DOCKER_CONFIG" \
 # --- pull back into an engine that no longer has the images ---------------
 docker images --format '{{.Repository}}:{{.Tag}}' |
   grep -E "^(dockerflow-app:$id-|127\.0\.0\.1:$port/)" | xargs -r docker rmi >/dev/null
-for ws in main tag; do
+for ws in main1 tag main2 main3; do
   if docker image inspect "$(image_env "$ws" IMAGE_ID)" >/dev/null 2>&1; then
     fail "$ws: image $(image_env "$ws" IMAGE_ID) is still present locally before the pull"
   else
@@ -277,10 +391,11 @@ verify_pulled() {
   assert_eq "$tag: /__version__ is the workspace's version.json" "$body" "$(cat "$work/ws-$ws/version.json")"
   docker rm -f "$name" >/dev/null
 }
-verify_pulled latest main "" "$c1" "$url1"
-verify_pulled "sha-$c1" main "" "$c1" "$url1"
-verify_pulled v1.2.3 tag v1.2.3 "$c2" "$url2"
-verify_pulled "sha-$c2" tag v1.2.3 "$c2" "$url2"
+verify_pulled latest main3 "" "$c3" "$url3"
+verify_pulled "sha-$c1" main1 "" "$c1" "$url1"
+verify_pulled "sha-$c2" main2 "" "$c2" "$url2"
+verify_pulled "sha-$c3" main3 "" "$c3" "$url3"
+verify_pulled v1.2.3 tag v1.2.3 "$c1" "$url_tag"
 DOCKER_CONFIG=$work/docker-config docker logout "127.0.0.1:$port" >/dev/null 2>&1 || true
 
 log "done"

@@ -52,7 +52,9 @@ int flood(std::uint16_t port, const std::string& target, int clients, int total)
 TEST(Monitoring, A2000HeartbeatFloodCostsEachDependencyAboutOneProbePerCachePeriod) {
   postgres_server postgres({.log_statements = true});
   redis_server redis;
-  app_process app({.env = {{"DATABASE_URL", postgres.url()}, {"REDIS_URL", redis.url()}, {"LOG_LEVEL", "warning"}}});
+  // The defaults, as a deployment has them: a 1 s cache.
+  app_process app({.env = {{"DATABASE_URL", postgres.url()}, {"REDIS_URL", redis.url()}, {"LOG_LEVEL", "warning"},
+                           {"DOCKERFLOW_HEARTBEAT_CACHE_MS", "1000"}}});
   // Connected once (a first probe also connects and selects), then the cached result let expire.
   ASSERT_EQ(http_get(app.port(), "/__heartbeat__").status, 200);
   std::this_thread::sleep_for(1100ms);

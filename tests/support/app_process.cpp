@@ -41,11 +41,15 @@ app_process::app_process(app_options options) : dir_("dockerflow-app") {
   env.try_emplace("HOST", "127.0.0.1");
   // Most tests stop the app many times; the drain on SIGTERM is tested where it is the subject.
   env.try_emplace("DOCKERFLOW_DRAIN_SECONDS", "0");
+  // Most tests change a dependency and look at the very next heartbeat; the result cache is tested
+  // where it is the subject.
+  env.try_emplace("DOCKERFLOW_HEARTBEAT_CACHE_MS", "0");
   if (options.write_version_file) {
     dir_.write_file("version.json", version_json);
   }
 
-  std::vector<std::string> argv{binary_path().string()};
+  std::vector<std::string> argv = options.wrapper;
+  argv.push_back(binary_path().string());
   argv.insert(argv.end(), options.args.begin(), options.args.end());
   process_ = std::make_unique<child_process>(
       child_options{argv, env, dir_.path(), dir_.path(), "app", options.blocked_signals});

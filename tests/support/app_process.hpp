@@ -29,6 +29,9 @@ struct app_options {
   std::chrono::milliseconds ready_timeout = std::chrono::seconds(10);
   // Signals the app starts with blocked, as a parent may leave them.
   std::vector<int> blocked_signals;
+  // Programs the binary is started through, each setting something up and exec'ing the rest, so
+  // pid() is still the app's: e.g. {"prlimit", "--nofile=64:64", "--"} or {"ip", "netns", "exec", name}.
+  std::vector<std::string> wrapper;
 };
 
 // The real dockerflow-app binary, started in its own temp working directory.

@@ -5,13 +5,16 @@
 
 #include <pwd.h>
 #include <signal.h>
+#include <sys/shm.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <system_error>
+#include <thread>
 
 namespace dockerflow::test {
 namespace {
@@ -92,6 +95,9 @@ postgres_server::postgres_server(postgres_options options)
   } else {
     args.push_back("--auth-host=trust");
   }
+  if (options_.tls) {
+    make_certificates();
+  }
   auto initdb = run_tool("initdb", args, 60s);
   if (!initdb.status.success()) {
     throw std::runtime_error(describe_failure("initdb", initdb));
@@ -160,6 +166,14 @@ void postgres_server::start() {
                                " -c listen_addresses=127.0.0.1"
                                // Durability is pointless for a throwaway cluster and costs time.
                                " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
+  if (options_.tls) {
+    server_options += " -c ssl=on -c ssl_cert_file=" + (dir_ / "tls" / "server.crt").string() +
+                      " -c ssl_key_file=" + (dir_ / "tls" / "server.key").string();
+  }
+  if (options_.max_connections) {
+    server_options += " -c max_connections=" + std::to_string(*options_.max_connections) +
+                      " -c superuser_reserved_connections=0";
+  }
   if (options_.log_statements) {
     // pg_stat_database lags by up to 10 s; a log line per statement can be counted right after a burst.
     server_options += " -c log_min_duration_statement=0";
@@ -188,6 +202,61 @@ void postgres_server::stop() {
     throw std::runtime_error(describe_failure("pg_ctl stop", result));
   }
   running_ = false;
+}
+
+void postgres_server::crash() {
+  if (!running_) {
+    return;
+  }
+  std::ifstream pid_file(data_dir_ / "postmaster.pid");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(pid_file, line);) {
+    lines.push_back(line);
+  }
+  const auto processes = process_tree(pid());
+  for (pid_t p : processes) {
+    ::kill(p, SIGKILL);
+  }
+  for (pid_t p : processes) {
+    for (int i = 0; i < 500 && process_alive(p); ++i) {
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  // A postmaster removes a dead predecessor's lock files and shared memory itself, unless that
+  // predecessor is a zombie nobody reaps (an init that does not reap orphans): kill(pid, 0) still
+  // succeeds then. So clean up as the next postmaster would have. Line 7 is "<shm key> <shm id>".
+  if (lines.size() >= 7) {
+    std::istringstream shm(lines[6]);
+    long key = 0;
+    int id = -1;
+    if (shm >> key >> id && id >= 0) {
+      ::shmctl(id, IPC_RMID, nullptr);
+    }
+  }
+  std::error_code ignored;
+  fs::remove(data_dir_ / "postmaster.pid", ignored);
+  fs::remove(socket_dir_ / (".s.PGSQL." + std::to_string(port_) + ".lock"), ignored);
+  running_ = false;
+  paused_ = false;
+}
+
+void postgres_server::set_host_auth(const std::string& method) {
+  const auto hba = data_dir_ / "pg_hba.conf";
+  std::istringstream in(read_file(hba));
+  std::string rewritten;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("host", 0) == 0) {
+      // "host  database  user  address  method": the method is the last field.
+      line = line.substr(0, line.find_last_of(" \t") + 1) + method;
+    }
+    rewritten += line + "\n";
+  }
+  // In place: the file keeps its owner (postgres) and mode.
+  std::ofstream(hba, std::ios::trunc) << rewritten;
+  auto result = run_tool("pg_ctl", {"reload", "-D", data_dir_.string()}, 15s);
+  if (!result.status.success()) {
+    throw std::runtime_error(describe_failure("pg_ctl reload", result));
+  }
 }
 
 void postgres_server::restart() {
@@ -242,6 +311,37 @@ std::string postgres_server::url() const {
     credentials += ":" + *options_.password;
   }
   return "postgresql://" + credentials + "@127.0.0.1:" + std::to_string(port_) + "/" + options_.database;
+}
+
+void postgres_server::make_certificates() {
+  const auto tls = dir_ / "tls";
+  fs::create_directory(tls);
+  const auto openssl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "openssl");
+    const auto result = run_command(child_options{args, minimal_env(), tls, tls, "openssl", {}}, 30s);
+    if (!result.status.success()) {
+      throw std::runtime_error(describe_failure("openssl " + args.at(1), result));
+    }
+  };
+  const std::vector<std::string> ec_key{"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"};
+  for (const std::string name : {"ca", "other-ca"}) {
+    std::vector<std::string> args{"req", "-x509", "-days", "2", "-subj", "/CN=dockerflow test " + name};
+    args.insert(args.end(), ec_key.begin(), ec_key.end());
+    args.insert(args.end(), {"-keyout", name + ".key", "-out", name + ".pem"});
+    openssl(args);
+  }
+  std::vector<std::string> request{"req", "-subj", "/CN=localhost", "-keyout", "server.key", "-out", "server.csr"};
+  request.insert(request.end(), ec_key.begin(), ec_key.end());
+  openssl(request);
+  std::ofstream(tls / "san.ext") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
+  openssl({"x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
+           "-extfile", "san.ext", "-out", "server.crt"});
+  // The server refuses a key that others can read, and reads it as the postgres user.
+  fs::permissions(tls / "server.key", fs::perms::owner_read | fs::perms::owner_write);
+  give_to_postgres(tls / "server.key");
+  give_to_postgres(tls / "server.crt");
+  fs::permissions(tls, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec |
+                           fs::perms::group_read | fs::perms::others_read);
 }
 
 std::size_t postgres_server::statements_logged(const std::string& text) const {

@@ -20,6 +20,11 @@ struct postgres_options {
   std::string database = "dockerflow";
   // Log every statement (log_min_duration_statement=0), so tests can count what a client executed.
   bool log_statements = false;
+  // Serve TLS (ssl=on) with a certificate for localhost and 127.0.0.1 from a CA made with openssl.
+  bool tls = false;
+  // Set: the server admits this many connections, with none reserved for superusers (the test user
+  // is one), so a test can fill every slot.
+  std::optional<int> max_connections;
 };
 
 // A throwaway PostgreSQL cluster: initdb into a temp dir, served on a free port of 127.0.0.1 with
@@ -38,6 +43,12 @@ public:
   // Fast shutdown (pg_ctl stop -m fast): open connections are ended, like a database going away.
   void stop();
   void restart();
+  // SIGKILL to the postmaster and every backend, frozen or not, as when the host dies; start() then
+  // brings the cluster back on the same port after crash recovery.
+  void crash();
+  // Rewrites the authentication method of TCP connections in pg_hba.conf ("trust", "scram-sha-256")
+  // and reloads: new connections use it, as after an operator fixed the server's configuration.
+  void set_host_auth(const std::string& method);
   bool running() const noexcept { return running_; }
 
   // The postmaster's pid.
@@ -52,10 +63,14 @@ public:
   std::string url() const;
   const postgres_options& options() const noexcept { return options_; }
   std::string log_text() const;
+  // With tls: the CA that signed the server's certificate, and another CA that did not.
+  std::filesystem::path ca_file() const { return dir_ / "tls" / "ca.pem"; }
+  std::filesystem::path other_ca_file() const { return dir_ / "tls" / "other-ca.pem"; }
   // How many logged statements contain `text` (needs log_statements).
   std::size_t statements_logged(const std::string& text) const;
 
 private:
+  void make_certificates();
   command_result run_tool(const std::string& tool, std::vector<std::string> args,
                           std::chrono::milliseconds timeout) const;
   std::vector<pid_t> signal_all(int sig) const;

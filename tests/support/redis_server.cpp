@@ -27,7 +27,9 @@ bool answers_ping(std::uint16_t port) {
         return false;
       }
     }
-    return reply.rfind("+PONG", 0) == 0 || reply.rfind("-NOAUTH", 0) == 0;
+    // A server whose PING was renamed away (redis_options::extra_args) answers, too.
+    return reply.rfind("+PONG", 0) == 0 || reply.rfind("-NOAUTH", 0) == 0 ||
+           reply.rfind("-ERR unknown command", 0) == 0;
   } catch (const std::exception&) {
     return false;
   }
@@ -51,6 +53,7 @@ void redis_server::start() {
     argv.push_back("--requirepass");
     argv.push_back(*options_.password);
   }
+  argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   process_ = std::make_unique<child_process>(
       child_options{argv, minimal_env(), dir_.path(), dir_.path(), "redis", {}});
   paused_ = false;
@@ -79,6 +82,14 @@ void redis_server::stop() {
     process_->kill_now();
   }
   process_.reset();
+}
+
+void redis_server::crash() {
+  if (process_) {
+    process_->kill_now();
+    process_.reset();
+  }
+  paused_ = false;
 }
 
 void redis_server::restart() {

@@ -9,11 +9,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace dockerflow::test {
 
 struct redis_options {
   std::optional<std::string> password; // set: clients must AUTH (requirepass)
+  // More redis-server arguments, e.g. {"--rename-command", "PING", ""} for a server that refuses PING.
+  std::vector<std::string> extra_args;
 };
 
 // A throwaway redis-server on a free port of 127.0.0.1 without persistence, so nothing is written
@@ -30,6 +33,10 @@ public:
   void start();
   void stop();
   void restart();
+  // SIGKILL, frozen or not, as when the host dies: open connections end at once.
+  void crash();
+  // Used from the next start() on (same port): a server restarted with a corrected configuration.
+  void set_options(redis_options options) { options_ = std::move(options); }
   bool running() const noexcept { return process_ != nullptr; }
 
   pid_t pid() const;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,8 +13,10 @@ namespace dockerflow {
 // `SELECT 1` on a kept-open connection; reconnects after any failure.
 class postgres_check final : public check {
  public:
-  // Throws config_error naming DATABASE_URL when libpq cannot parse `url`.
-  postgres_check(std::string url, std::chrono::milliseconds timeout);
+  // Throws config_error naming DATABASE_URL when libpq cannot parse `url`. With `ca_file` (the
+  // process's SSL_CERT_FILE), a URL asking for sslmode=verify-ca or verify-full without its own
+  // sslrootcert trusts that bundle: libpq 15 reads neither SSL_CERT_FILE nor the system store.
+  postgres_check(std::string url, std::chrono::milliseconds timeout, std::optional<std::string> ca_file = std::nullopt);
   ~postgres_check() override;
 
   std::string_view name() const noexcept override { return "postgres"; }
