@@ -1,6 +1,7 @@
 #include <dockerflow/mozlog.hpp>
 
 #include <spdlog/async.h>
+#include <thread>
 #include <spdlog/async_logger.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -66,6 +67,19 @@ bool mozlog::enabled(level severity) const noexcept { return sink_->should_log(t
 void mozlog::log(level severity, std::string_view type, const nlohmann::json& fields) const {
   if (!enabled(severity)) return;
   sink_->log(to_spdlog(severity), render_mozlog(origin_, std::chrono::system_clock::now(), severity, type, fields));
+}
+
+bool mozlog::written_within(std::chrono::milliseconds limit) const {
+  if (!writer_) return true;  // synchronous sink: every line is already written
+  // The flush is queued behind every line; once the queue is empty the writer has taken it, and each
+  // line before it was written and flushed by the stdout sink.
+  sink_->flush();
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (writer_->queue_size() > 0) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
 }
 
 mozlog make_stdout_mozlog(const std::string& name, level minimum) {

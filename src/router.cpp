@@ -2,22 +2,78 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace dockerflow {
 
-void router::add_get(std::string path, handler h) { get_routes_.insert_or_assign(std::move(path), std::move(h)); }
-
-void router::dispatch(const http_request& request, responder respond) const {
-  const auto route = get_routes_.find(request.path);
-  if (route == get_routes_.end()) return respond(error_response(404, "Not Found"));
-  if (request.method != "GET" && request.method != "HEAD") {
-    auto response = error_response(405, "Method Not Allowed");
-    response.headers.emplace_back("Allow", "GET, HEAD");
-    return respond(std::move(response));
-  }
-  route->second(request, std::move(respond));
+void router::add(std::string method, std::string path, handler h, route_options options) {
+  largest_body_limit_ = std::max(largest_body_limit_, options.body_limit);
+  exact_[std::move(path)].insert_or_assign(std::move(method), route{std::move(h), options});
 }
 
-bool router::serves(std::string_view path) const { return get_routes_.find(path) != get_routes_.end(); }
+void router::add_prefix(std::string method, std::string prefix, handler h, route_options options) {
+  largest_body_limit_ = std::max(largest_body_limit_, options.body_limit);
+  prefixes_[std::move(prefix)].insert_or_assign(std::move(method), route{std::move(h), options});
+}
+
+const router::by_method* router::find(std::string_view path, std::string* name) const {
+  if (const auto exact = exact_.find(path); exact != exact_.end()) {
+    if (name) *name = exact->first;
+    return &exact->second;
+  }
+  const by_method* longest = nullptr;
+  std::size_t longest_size = 0;
+  for (const auto& [prefix, methods] : prefixes_)
+    if (path.starts_with(prefix) && (!longest || prefix.size() > longest_size)) {
+      longest = &methods;
+      longest_size = prefix.size();
+      if (name) *name = prefix;
+    }
+  return longest;
+}
+
+const router::route* router::for_method(const by_method& methods, std::string_view method) {
+  if (const auto it = methods.find(method); it != methods.end()) return &it->second;
+  if (method == "HEAD") return for_method(methods, "GET");
+  return nullptr;
+}
+
+void router::dispatch(const http_request& request, responder respond) const {
+  const auto* methods = find(request.path);
+  if (!methods) return respond(error_response(404, "Not Found"));
+  const auto* found = for_method(*methods, request.method);
+  if (!found) {
+    std::string allow;
+    for (const auto& [method, unused] : *methods) {
+      allow += (allow.empty() ? "" : ", ") + method;
+      if (method == "GET" && !methods->contains("HEAD")) allow += ", HEAD";
+    }
+    auto response = error_response(405, "Method Not Allowed");
+    response.headers.emplace_back("Allow", allow);
+    return respond(std::move(response));
+  }
+  found->handle(request, std::move(respond));
+}
+
+std::optional<std::string> router::route_name(std::string_view path) const {
+  std::string name;
+  if (!find(path, &name)) return std::nullopt;
+  return name;
+}
+
+std::size_t router::body_limit(std::string_view method, std::string_view path) const {
+  const auto* methods = find(path);
+  const auto* found = methods ? for_method(*methods, method) : nullptr;
+  return found ? found->options.body_limit : 0;
+}
+
+std::string http_request::header(std::string_view name) const {
+  if (!headers) return {};
+  const auto value = headers->find(name);
+  return value ? std::string(*value) : std::string();
+}
+
+bool router::serves(std::string_view path) const { return find(path) != nullptr; }
 
 namespace {
 

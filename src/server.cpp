@@ -38,6 +38,20 @@ using clock_type = std::chrono::steady_clock;
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 using request_parser = http::request_parser<http::empty_body>;
 
+// The handler's view of the request headers, valid while the parser that holds them is.
+class beast_headers final : public request_headers {
+ public:
+  explicit beast_headers(const http::request<http::empty_body>& request) : fields_(request.base()) {}
+  std::optional<std::string_view> find(std::string_view name) const override {
+    const auto it = fields_.find(name);
+    if (it == fields_.end()) return std::nullopt;
+    return std::string_view(it->value());
+  }
+
+ private:
+  const http::fields& fields_;
+};
+
 // One request as the answer and the request.summary line need it.
 struct exchange {
   std::string method;
@@ -149,6 +163,9 @@ struct server::impl {
   asio::awaitable<beast::error_code> read_header(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                                  request_parser& parser);
   asio::awaitable<http_response> dispatch(const http_request& request);
+  bool accepts_body(const request_parser& parser, const exchange& e) const;
+  asio::awaitable<beast::error_code> read_body(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                               request_parser& header, const exchange& e, std::string& body);
   exchange describe_locked(const http::request<http::empty_body>& request);
   void record(const exchange& e, clock_type::time_point started) const;
   bool quiet(const exchange& e) const;
@@ -232,7 +249,9 @@ asio::awaitable<bool> server::impl::serve_one(detail::connection& c, beast::flat
   auto& stream = c.stream;
   const auto started = clock_type::now();
   request_parser parser;
-  parser.body_limit(0);  // these endpoints take no body: refuse it instead of reading it
+  // Until the route is known, accept a Content-Length up to the largest any route takes (0 when none
+  // does: the Dockerflow routes refuse bodies from the header alone).
+  parser.body_limit(routes.largest_body_limit());
 
   c.phase = detail::connection_phase::reading;
   stream.expires_after(options.request_timeout);
@@ -248,14 +267,27 @@ asio::awaitable<bool> server::impl::serve_one(detail::connection& c, beast::flat
     if (!status) co_return false;  // timed out, reset or closed: nobody to answer
     e.error = read_ec.value();
     response = refuse(e, c, *status);
-  } else if (!parser.is_done()) {
-    response = refuse(e, c, 413);
   } else if (!e.route) {
     response = refuse(e, c, 400);
+  } else if (!parser.is_done() && !accepts_body(parser, e)) {
+    response = refuse(e, c, 413);
   } else {
-    // A named request: g++ 12 mishandles temporaries that live across co_await.
-    const http_request routed{e.method, *e.route, e.request_id, e.query, e.authorization};
-    response = co_await dispatch(routed);
+    std::string body;
+    if (!parser.is_done()) {
+      const auto body_ec = co_await read_body(stream, buffer, parser, e, body);
+      if (body_ec) {
+        const auto status = status_for_read_error(body_ec);
+        if (!status) co_return false;
+        e.error = body_ec.value();
+        response = refuse(e, c, *status);
+      }
+    }
+    if (!c.refused) {
+      const beast_headers headers(parser.get());
+      // A named request: g++ 12 mishandles temporaries that live across co_await.
+      const http_request routed{e.method, *e.route, e.request_id, e.query, e.authorization, std::move(body), &headers};
+      response = co_await dispatch(routed);
+    }
   }
 
   e.status = response.status;
@@ -298,6 +330,25 @@ asio::awaitable<beast::error_code> server::impl::read_header(beast::tcp_stream& 
   }
 }
 
+// Whether the route takes this request's body: it must announce a length the route allows (or be
+// chunked, which the body parser bounds as it reads).
+bool server::impl::accepts_body(const request_parser& parser, const exchange& e) const {
+  const auto limit = routes.body_limit(e.method, *e.route);
+  if (limit == 0) return false;
+  const auto length = parser.content_length();
+  return !length || *length <= limit;
+}
+
+asio::awaitable<beast::error_code> server::impl::read_body(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                                           request_parser& header, const exchange& e,
+                                                           std::string& body) {
+  http::request_parser<http::string_body> parser(std::move(header));
+  parser.body_limit(routes.body_limit(e.method, *e.route));
+  auto [ec, n] = co_await http::async_read(stream, buffer, parser, nothrow);
+  if (!ec) body = std::move(parser.get().body());
+  co_return ec;
+}
+
 asio::awaitable<http_response> server::impl::dispatch(const http_request& request) {
   const auto executor = co_await asio::this_coro::executor;
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(http_response)>(
@@ -325,8 +376,8 @@ asio::awaitable<http_response> server::impl::dispatch(const http_request& reques
 void server::impl::record(const exchange& e, clock_type::time_point started) const {
   const auto took = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - started);
   // Named by route, never by the raw path: a client must not be able to mint metric names.
-  measure.request(e.route && routes.serves(*e.route) ? std::string_view(*e.route) : std::string_view("other"), e.status,
-                  took);
+  const auto route = e.route ? routes.route_name(*e.route) : std::nullopt;
+  measure.request(route ? std::string_view(*route) : std::string_view("other"), e.status, took);
   if (!quiet(e)) log_summary(e, took);
 }
 

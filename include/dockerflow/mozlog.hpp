@@ -45,6 +45,11 @@ class mozlog {
   void warning(std::string_view type, const nlohmann::json& fields) const { log(level::warning, type, fields); }
   void error(std::string_view type, const nlohmann::json& fields) const { log(level::error, type, fields); }
 
+  // Waits up to `limit` until every line logged so far has been written out. False when the writer
+  // is stuck (a stdout nobody reads): then the lines still queued are lost, and the writer must not
+  // be joined, or the process could never exit.
+  bool written_within(std::chrono::milliseconds limit) const;
+
  private:
   std::shared_ptr<spdlog::details::thread_pool> writer_;  // declared first: destroyed last
   std::shared_ptr<spdlog::logger> sink_;

@@ -62,6 +62,7 @@ if [[ ${CI_DRY_RUN-} == 1 ]]; then
   exit 0
 fi
 
+command -v jq >/dev/null 2>&1 || ci_die "jq is not installed: it reads the registry's manifests"
 ci_read_image_env
 [[ $ci_image_commit == "$CIRCLE_SHA1" ]] ||
   ci_die "the workspace image was built from commit $ci_image_commit, not CIRCLE_SHA1=$CIRCLE_SHA1"

@@ -150,7 +150,9 @@ int serve(const config& cfg, const version_info& version) {
   asio::signal_set signals(asio::make_strand(io), SIGINT, SIGTERM);
   hold_stop_signals(SIG_UNBLOCK);
 
-  const auto log = make_stdout_mozlog(cfg.logger_name, cfg.log_level);
+  // Never destroyed: destroying it joins the writer thread, which a stdout nobody reads can block
+  // forever. The process ends with _Exit once the last lines are written or a bounded wait is over.
+  const auto& log = *new mozlog(make_stdout_mozlog(cfg.logger_name, cfg.log_level));
   raise_open_file_limit();
   auto measure = make_metrics(cfg, log);
 
@@ -195,6 +197,7 @@ int serve(const config& cfg, const version_info& version) {
   stopper.arm();
   run_loop(io, threads, log);
   log.info("server.stopped", nlohmann::json::object());
+  log.written_within(std::chrono::seconds(1));
   return 0;
 }
 
@@ -215,10 +218,11 @@ int main(int argc, char** argv) {
     const auto cfg = parse_config(process_environment());
     if (command == "healthcheck") return healthcheck(cfg);
     const auto version = load_version_file(cfg.version_file);
-    const int code = serve(cfg, version);  // returns after the log writer has drained
+    const int code = serve(cfg, version);  // returns once its last log lines are written, or 1 s at most
     // A probe thread may still be blocked inside libpq on a hung server; skipping static destructors
     // means none of them runs underneath it.
-    std::fflush(nullptr);
+    // Not fflush(stdout): the log writer may hold its lock, blocked on a stdout nobody reads.
+    std::fflush(stderr);
     std::_Exit(code);
   } catch (const config_error& e) {
     std::cerr << "dockerflow-app: " << e.what() << "\n";

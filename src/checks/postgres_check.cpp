@@ -122,8 +122,10 @@ std::vector<message> postgres_check::run(check_clock::time_point) {
   } catch (const pqxx::broken_connection& e) {
     connection_.reset();
     const auto why = scrub_echoes(first_line(e.what()), secrets_);
-    // "FATAL:" is the server speaking (bad password, unknown database): reachable but refusing.
-    if (why.find("FATAL:") != std::string::npos) return {error_message("postgres.E002", "connection refused by the server: " + why)};
+    // "FATAL:" is the server speaking (bad password, unknown database), "fe_sendauth:" libpq unable to
+    // answer the server's authentication request (no password given): reachable, but refusing.
+    if (why.find("FATAL:") != std::string::npos || why.find("fe_sendauth:") != std::string::npos)
+      return {error_message("postgres.E002", "connection refused by the server: " + why)};
     return {error_message("postgres.E001", "cannot connect: " + why)};
   } catch (const std::exception& e) {
     connection_.reset();

@@ -42,7 +42,7 @@ cleanup() {
   set +e
   docker ps -aq --filter "label=dockerflow.delivery=$id" | xargs -r docker rm -f >/dev/null 2>&1
   docker images --format '{{.Repository}}:{{.Tag}}' |
-    grep -E "^(dockerflow-app:$id-|127\.0\.0\.1:${port:-none}/)" | xargs -r docker rmi >/dev/null 2>&1
+    grep -E "^(dockerflow-app:$id-|127\.0\.0\.1:${port:-none}/)" | xargs -r docker rmi --no-prune >/dev/null 2>&1
   if [[ -n $registry_pid ]]; then
     kill "$registry_pid" 2>/dev/null
     wait "$registry_pid" 2>/dev/null
@@ -191,7 +191,10 @@ build_job() {
   step build-image.sh "${ws[@]}" "$@"
   assert_eq "$name: build job (build-image.sh) succeeds" "$rc" 0
   ((rc == 0)) || return 1
-  docker rmi "dockerflow-app:$id-$name" "dockerflow-app:$id-$name-builder" >/dev/null
+  docker rmi "dockerflow-app:$id-$name" >/dev/null
+  # --no-prune: the builder stage's layers stay as the compile cache of the
+  # next build, as they would with an untagged builder stage.
+  docker rmi --no-prune "dockerflow-app:$id-$name-builder" >/dev/null
   # Only the test job reads the builder stage, and this proof's test job
   # does not run the suites (delivery.ci_test_job does).
   rm -f "$work/ws-$name/builder.tar"
@@ -223,7 +226,7 @@ push_job() { # push_job NAME VAR=VALUE...: the push job of pipeline NAME's works
   ws_env "$name"
   step push-image.sh "${ws[@]}" "$@" DOCKERHUB_REPO="$repo" DOCKER_USER="$user" DOCKER_PASS="$password"
   docker images --format '{{.Repository}}:{{.Tag}}' | grep -E "^(dockerflow-app:$id-|127\.0\.0\.1:$port/)" |
-    xargs -r docker rmi >/dev/null 2>&1 || true
+    xargs -r docker rmi --no-prune >/dev/null 2>&1 || true
 }
 image_env() { sed -n "s/^$2=//p" "$work/ws-$1/image.env"; }
 sorted() { printf '%s\n' "$@" | sort | paste -sd,; }
@@ -345,7 +348,7 @@ assert_eq "push logged out again: no credentials left in DOCKER_CONFIG" \
 
 # --- pull back into an engine that no longer has the images ---------------
 docker images --format '{{.Repository}}:{{.Tag}}' |
-  grep -E "^(dockerflow-app:$id-|127\.0\.0\.1:$port/)" | xargs -r docker rmi >/dev/null
+  grep -E "^(dockerflow-app:$id-|127\.0\.0\.1:$port/)" | xargs -r docker rmi --no-prune >/dev/null
 for ws in main1 tag main2 main3; do
   if docker image inspect "$(image_env "$ws" IMAGE_ID)" >/dev/null 2>&1; then
     fail "$ws: image $(image_env "$ws" IMAGE_ID) is still present locally before the pull"
