@@ -48,12 +48,18 @@ docker-test:
 bench: build
 	bash bench/run.sh
 
+# Long runs: `make fuzz FUZZ_RUNS=10000000` (or FUZZ_SECONDS=…); each target keeps a growing corpus in
+# build-fuzz/corpus/<name>, seeded from tests/fuzz/corpus/<name>. The `fuzz` test tier runs a short smoke.
 FUZZ_SECONDS ?= 30
+FUZZ_RUNS ?= -1
 fuzz:
 	SETUP_EXTRA_PACKAGES="clang libclang-rt-14-dev" bash scripts/setup.sh
-	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ -DDOCKERFLOW_FUZZ=ON -DDOCKERFLOW_BUILD_TESTS=OFF
-	cmake --build build-fuzz -j$(JOBS)
-	for f in config_fuzzer version_fuzzer mozlog_fuzzer; do build-fuzz/tests/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; done
+	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DDOCKERFLOW_FUZZ=ON -DDOCKERFLOW_BUILD_TESTS=OFF
+	cmake --build build-fuzz -j$(JOBS) --target config_fuzzer version_fuzzer mozlog_fuzzer request_fuzzer
+	for f in config version mozlog request; do mkdir -p build-fuzz/corpus/$$f build-fuzz/artifacts; \
+	  build-fuzz/tests/fuzz/$${f}_fuzzer -max_total_time=$(if $(filter -1,$(FUZZ_RUNS)),$(FUZZ_SECONDS),0) -runs=$(FUZZ_RUNS) \
+	    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=build-fuzz/artifacts/ \
+	    build-fuzz/corpus/$$f tests/fuzz/corpus/$$f || exit 1; done
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan build-tsan

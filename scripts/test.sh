@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
-tiers=${TEST_TIERS:-unit integration container delivery asan tsan}
+tiers=${TEST_TIERS:-unit integration container delivery asan tsan fuzz}
 jobs=${JOBS:-2}
 if [ "${CI:-}" = true ]; then werror=${WERROR:-ON}; else werror=${WERROR:-OFF}; fi
 
@@ -49,11 +49,37 @@ sanitizer_tier() {
   return "$status"
 }
 
+# Each libFuzzer target runs briefly from its committed seeds (tests/fuzz/corpus/<name>), on a
+# scratch copy so the repository is never written to. Any crash, leak or sanitizer report fails it.
+fuzz_tier() {
+  local dir=${FUZZ_BUILD_DIR:-build-fuzz} seconds=${FUZZ_SMOKE_SECONDS:-30} status=0 name work
+  SETUP_EXTRA_PACKAGES="clang libclang-rt-14-dev" bash scripts/setup.sh || return 1
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DDOCKERFLOW_FUZZ=ON \
+    -DDOCKERFLOW_BUILD_TESTS=OFF >/dev/null || return 1
+  cmake --build "$dir" -j"$jobs" --target config_fuzzer version_fuzzer mozlog_fuzzer request_fuzzer || return 1
+  local root=$PWD
+  for name in config version mozlog request; do
+    work=$(mktemp -d)
+    mkdir "$work/corpus"
+    echo "==> fuzz: ${name}_fuzzer for ${seconds} s"
+    # Run inside the scratch directory: crash artifacts land there, not in the checkout.
+    if ! (cd "$work" && "$root/$dir/tests/fuzz/${name}_fuzzer" -max_total_time="$seconds" -rss_limit_mb=2048 \
+      -print_final_stats=1 "$work/corpus" "$root/tests/fuzz/corpus/$name" 2>"$work/log"); then
+      tail -n 40 "$work/log" >&2
+      status=1
+    fi
+    grep -E '^(Done|stat::number_of_executed_units)' "$work/log" || true
+    rm -rf "$work"
+  done
+  return "$status"
+}
+
 run_tier() {
   case $1 in
     asan) sanitizer_tier asan "${ASAN_BUILD_DIR:-build-asan}" DOCKERFLOW_SANITIZERS all '^(unit|integration)$' ;;
     tsan) sanitizer_tier tsan "${TSAN_BUILD_DIR:-build-tsan}" DOCKERFLOW_TSAN dockerflow_concurrency_tests \
       '^concurrency$' ;;
+    fuzz) fuzz_tier ;;
     *) ctest --test-dir "$build" -L "^${1}\$" --output-on-failure --no-tests=error ;;
   esac
 }
