@@ -1,5 +1,7 @@
 #include <dockerflow/check_health.hpp>
 
+#include <algorithm>
+
 namespace dockerflow {
 namespace {
 
@@ -22,6 +24,9 @@ std::optional<check_result> check_health::fresh(check_clock::time_point now) con
 }
 
 check_health::recording check_health::record(check_result raw, check_clock::time_point now) {
+  std::erase_if(raw.messages, [&](const message& m) {
+    return std::find(policy_.silenced.begin(), policy_.silenced.end(), m.id) != policy_.silenced.end();
+  });
   const bool failed = is_failure(raw.worst_level());
   consecutive_failures_ = failed ? consecutive_failures_ + 1 : 0;
   if (failed && consecutive_failures_ < policy_.failures_before_error) tolerate(raw);

@@ -74,6 +74,21 @@ void parse_database_url(const std::string& url, config& result) {
   result.database_url = url;
 }
 
+// "a, b,,c" → {"a", "b", "c"}
+std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> items;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    auto item = text.substr(0, comma);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) item.remove_prefix(1);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back()))) item.remove_suffix(1);
+    if (!item.empty()) items.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return items;
+}
+
 std::uint16_t parse_port(const std::string& name, const std::string& value) {
   return static_cast<std::uint16_t>(parse_integer(name, value, 1, 65535, "expected an integer from 1 to 65535"));
 }
@@ -220,6 +235,7 @@ config parse_config(const environment& env) {
     result.log_level = *parsed;
   }
   if (const auto* v = lookup(env, "SSL_CERT_FILE"); v && !v->empty()) result.ca_file = *v;
+  if (const auto* v = lookup(env, "DOCKERFLOW_SILENCED_CHECKS")) result.silenced_checks = split_list(*v);
   if (result.metrics_port && *result.metrics_port == result.port)
     invalid("METRICS_PORT", std::to_string(*result.metrics_port), "must differ from PORT: /metrics is never served publicly");
   if (const auto* v = lookup(env, "LOGGER_NAME")) {

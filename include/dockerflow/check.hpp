@@ -38,7 +38,10 @@ class check {
 
 // Helpers so checks read like python-dockerflow's: `return {error(id, text)};`
 message make_message(level severity, std::string id, std::string text);
-inline message error_message(std::string id, std::string text) { return make_message(level::error, std::move(id), std::move(text)); }
+inline message debug_message(std::string id, std::string text) { return make_message(level::debug, std::move(id), std::move(text)); }
+inline message info_message(std::string id, std::string text) { return make_message(level::info, std::move(id), std::move(text)); }
 inline message warning_message(std::string id, std::string text) { return make_message(level::warning, std::move(id), std::move(text)); }
+inline message error_message(std::string id, std::string text) { return make_message(level::error, std::move(id), std::move(text)); }
+inline message critical_message(std::string id, std::string text) { return make_message(level::critical, std::move(id), std::move(text)); }
 
 }  // namespace dockerflow

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace dockerflow {
 
@@ -12,6 +13,7 @@ struct health_policy {
   std::chrono::milliseconds cache{0};  // reuse the last result this long; 0: only share a probe in flight
   unsigned failures_before_error = 1;  // consecutive failed probes before a failure reports `error`
   std::optional<std::chrono::milliseconds> warn_after;  // a slower probe reports `<check>.W001`
+  std::vector<std::string> silenced;  // message ids to drop, as python-dockerflow's silenced_checks
 };
 
 // A recorded result as its observers see it.

@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace dockerflow {
 
@@ -53,6 +54,7 @@ struct config {
   bool error_endpoint = false;
   std::optional<statsd_endpoint> statsd;
   std::optional<std::uint16_t> metrics_port;         // Prometheus /metrics, never on the public port
+  std::vector<std::string> silenced_checks;          // message ids the heartbeat ignores
   std::optional<std::string> ca_file;                // SSL_CERT_FILE: the CA bundle TLS clients trust
   unsigned heartbeat_failed_status = 500;
   level log_level = level::info;

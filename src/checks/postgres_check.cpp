@@ -108,8 +108,9 @@ struct postgres_check::connection {
   pqxx::connection link;
 };
 
-postgres_check::postgres_check(std::string url, std::chrono::milliseconds timeout, std::optional<std::string> ca_file)
-    : secrets_(secrets_of(url)), conninfo_(with_defaults(url, timeout, ca_file)) {}
+postgres_check::postgres_check(std::string url, std::chrono::milliseconds timeout, std::optional<std::string> ca_file,
+                               std::string name)
+    : name_(std::move(name)), secrets_(secrets_of(url)), conninfo_(with_defaults(url, timeout, ca_file)) {}
 
 postgres_check::~postgres_check() = default;
 
@@ -125,11 +126,11 @@ std::vector<message> postgres_check::run(check_clock::time_point) {
     // "FATAL:" is the server speaking (bad password, unknown database), "fe_sendauth:" libpq unable to
     // answer the server's authentication request (no password given): reachable, but refusing.
     if (why.find("FATAL:") != std::string::npos || why.find("fe_sendauth:") != std::string::npos)
-      return {error_message("postgres.E002", "connection refused by the server: " + why)};
-    return {error_message("postgres.E001", "cannot connect: " + why)};
+      return {error_message(name_ + ".E002", "connection refused by the server: " + why)};
+    return {error_message(name_ + ".E001", "cannot connect: " + why)};
   } catch (const std::exception& e) {
     connection_.reset();
-    return {error_message("postgres.E002", "query failed: " + scrub_echoes(first_line(e.what()), secrets_))};
+    return {error_message(name_ + ".E002", "query failed: " + scrub_echoes(first_line(e.what()), secrets_))};
   }
 }
 

@@ -35,7 +35,8 @@ reply_ptr command(redisContext* c, const char* format, const std::string& a, con
 
 void redis_check::context_deleter::operator()(redisContext* c) const noexcept { redisFree(c); }
 
-redis_check::redis_check(redis_endpoint endpoint, milliseconds timeout) : endpoint_(std::move(endpoint)), timeout_(timeout) {}
+redis_check::redis_check(redis_endpoint endpoint, milliseconds timeout, std::string name)
+    : name_(std::move(name)), endpoint_(std::move(endpoint)), timeout_(timeout) {}
 
 redis_check::~redis_check() = default;
 
@@ -45,7 +46,7 @@ std::vector<message> redis_check::connect(check_clock::time_point deadline) {
   if (!context_ || context_->err) {
     const std::string why = context_ ? context_->errstr : "out of memory";
     context_.reset();
-    return {error_message("redis.E001", "cannot connect to " + where + ": " + why)};
+    return {error_message(name_ + ".E001", "cannot connect to " + where + ": " + why)};
   }
   redisSetTimeout(context_.get(), remaining(deadline));
   if (!endpoint_.password.empty()) {
@@ -55,14 +56,14 @@ std::vector<message> redis_check::connect(check_clock::time_point deadline) {
     if (!reply || reply->type == REDIS_REPLY_ERROR) {
       const std::string why = reply ? std::string(reply->str, reply->len) : context_->errstr;
       context_.reset();
-      return {error_message("redis.E002", "authentication failed: " + why)};
+      return {error_message(name_ + ".E002", "authentication failed: " + why)};
     }
   }
   if (endpoint_.database != 0) {
     const auto reply = command(context_.get(), "SELECT %b", std::to_string(endpoint_.database));
     if (!reply || reply->type == REDIS_REPLY_ERROR) {
       context_.reset();
-      return {error_message("redis.E002", "cannot select database " + std::to_string(endpoint_.database))};
+      return {error_message(name_ + ".E002", "cannot select database " + std::to_string(endpoint_.database))};
     }
   }
   return {};
@@ -81,12 +82,12 @@ std::vector<message> redis_check::run(check_clock::time_point deadline) {
     const bool timed_out = context_->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
     const std::string why = timed_out ? "timed out after " + std::to_string(timeout_.count()) + " ms" : context_->errstr;
     context_.reset();
-    return {error_message("redis.E001", why)};
+    return {error_message(name_ + ".E001", why)};
   }
   if (reply->type == REDIS_REPLY_STATUS && std::string_view(reply->str, reply->len) == "PONG") return {};
   const std::string answer = reply->str ? std::string(reply->str, reply->len) : "no text";
   context_.reset();
-  return {error_message("redis.E002", "unexpected reply to PING: " + answer)};
+  return {error_message(name_ + ".E002", "unexpected reply to PING: " + answer)};
 }
 
 }  // namespace dockerflow

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <memory>
+#include <string>
 
 struct redisContext;
 
@@ -13,10 +14,11 @@ namespace dockerflow {
 // `PING` on a kept-open connection with connect and command timeouts; reconnects after any failure.
 class redis_check final : public check {
  public:
-  redis_check(redis_endpoint endpoint, std::chrono::milliseconds timeout);
+  // `name` is what the heartbeat reports it as and the prefix of its message ids ("cache.E001").
+  redis_check(redis_endpoint endpoint, std::chrono::milliseconds timeout, std::string name = "redis");
   ~redis_check() override;
 
-  std::string_view name() const noexcept override { return "redis"; }
+  std::string_view name() const noexcept override { return name_; }
   std::vector<message> run(check_clock::time_point deadline) override;
 
  private:
@@ -25,6 +27,7 @@ class redis_check final : public check {
 
   std::vector<message> connect(check_clock::time_point deadline);
 
+  std::string name_;
   redis_endpoint endpoint_;
   std::chrono::milliseconds timeout_;
   context_ptr context_;
