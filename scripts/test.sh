@@ -2,7 +2,7 @@
 # `make test`: every tier, in order of cost. A tier that fails does not hide the tiers after it.
 # The sanitizer tiers build their own trees (build-asan, build-tsan) and run tests from there:
 #   asan  the unit and integration tiers under AddressSanitizer + UndefinedBehaviorSanitizer
-#   tsan  the tests labelled `concurrency` (all unit tests, the integration tests that flood, drain,
+#   tsan  the unit tier and the integration tests labelled `concurrency` (those that flood, drain,
 #         stop past hung checks or run several loop threads) under ThreadSanitizer
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -78,7 +78,7 @@ run_tier() {
   case $1 in
     asan) sanitizer_tier asan "${ASAN_BUILD_DIR:-build-asan}" DOCKERFLOW_SANITIZERS all '^(unit|integration)$' ;;
     tsan) sanitizer_tier tsan "${TSAN_BUILD_DIR:-build-tsan}" DOCKERFLOW_TSAN dockerflow_concurrency_tests \
-      '^concurrency$' ;;
+      '^(unit|concurrency)$' ;;
     fuzz) fuzz_tier ;;
     *) ctest --test-dir "$build" -L "^${1}\$" --output-on-failure --no-tests=error ;;
   esac

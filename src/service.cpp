@@ -1,20 +1,20 @@
 #include <dockerflow/service.hpp>
 
-#include <dockerflow/check_observer.hpp>
+#include <dockerflow/health/check_observer.hpp>
 #include <dockerflow/checks/postgres_check.hpp>
 #include <dockerflow/checks/redis_check.hpp>
-#include <dockerflow/cpu_limit.hpp>
-#include <dockerflow/dockerflow_endpoints.hpp>
-#include <dockerflow/graceful_stop.hpp>
-#include <dockerflow/healthcheck_client.hpp>
-#include <dockerflow/heartbeat.hpp>
-#include <dockerflow/lifecycle.hpp>
-#include <dockerflow/metrics.hpp>
-#include <dockerflow/mozlog.hpp>
-#include <dockerflow/prometheus_metrics.hpp>
-#include <dockerflow/redact.hpp>
-#include <dockerflow/server.hpp>
-#include <dockerflow/statsd_metrics.hpp>
+#include <dockerflow/ops/cpu_limit.hpp>
+#include <dockerflow/http/dockerflow_endpoints.hpp>
+#include <dockerflow/http/graceful_stop.hpp>
+#include <dockerflow/http/healthcheck_client.hpp>
+#include <dockerflow/health/heartbeat.hpp>
+#include <dockerflow/http/lifecycle.hpp>
+#include <dockerflow/ops/metrics.hpp>
+#include <dockerflow/ops/mozlog.hpp>
+#include <dockerflow/ops/prometheus_metrics.hpp>
+#include <dockerflow/ops/redact.hpp>
+#include <dockerflow/http/server.hpp>
+#include <dockerflow/ops/statsd_metrics.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>

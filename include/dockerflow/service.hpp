@@ -1,9 +1,9 @@
 #pragma once
 
-#include <dockerflow/check.hpp>
-#include <dockerflow/config.hpp>
-#include <dockerflow/router.hpp>
-#include <dockerflow/version.hpp>
+#include <dockerflow/health/check.hpp>
+#include <dockerflow/ops/config.hpp>
+#include <dockerflow/http/router.hpp>
+#include <dockerflow/ops/version.hpp>
 
 #include <functional>
 #include <memory>

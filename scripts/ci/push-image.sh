@@ -168,10 +168,10 @@ push_latest() {
       ci_die "the checkout $ci_root has no git history: cannot tell whether $CIRCLE_SHA1 is newer than latest ($revision); latest not moved"
     # A commit pushed after this build's checkout is not known yet: fetch it.
     if [[ $(git_ rev-parse --is-shallow-repository) == true ]]; then
-      timeout 300 git_ fetch --quiet --unshallow origin || true
+      timeout 300 git -C "$ci_root" fetch --quiet --unshallow origin || true
     fi
     if ! git_ cat-file -e "$revision^{commit}" 2>/dev/null; then
-      timeout 300 git_ fetch --quiet origin || true
+      timeout 300 git -C "$ci_root" fetch --quiet origin || true
     fi
     git_ cat-file -e "$revision^{commit}" 2>/dev/null ||
       ci_die "latest is commit $revision, which is not in the history of origin: cannot order it against $CIRCLE_SHA1; latest not moved"

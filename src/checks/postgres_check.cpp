@@ -1,6 +1,6 @@
 #include <dockerflow/checks/postgres_check.hpp>
-#include <dockerflow/config.hpp>
-#include <dockerflow/redact.hpp>
+#include <dockerflow/ops/config.hpp>
+#include <dockerflow/ops/redact.hpp>
 
 #include <libpq-fe.h>
 #include <pqxx/connection>

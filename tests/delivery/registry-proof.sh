@@ -136,7 +136,7 @@ git_q init -q -b main "$seed"
 git_q -C "$seed" add -A
 git_q -C "$seed" commit -q -m "c1: the tree under test"
 git_q -C "$seed" commit -q --allow-empty -m c2
-git_q init -q --bare "$work/origin.git"
+git_q init -q --bare -b main "$work/origin.git"
 git_q -C "$seed" push -q "$work/origin.git" main
 c1=$(git -C "$seed" rev-parse HEAD~1)
 c2=$(git -C "$seed" rev-parse HEAD)

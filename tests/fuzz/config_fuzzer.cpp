@@ -1,7 +1,7 @@
 // Any environment must yield a config or a config_error naming the variable — never a crash — and a
 // password in a URL must never appear in the error.
-#include <dockerflow/config.hpp>
-#include <dockerflow/redact.hpp>
+#include <dockerflow/ops/config.hpp>
+#include <dockerflow/ops/redact.hpp>
 
 #include <cstdint>
 #include <cstdlib>

@@ -1,6 +1,6 @@
 // Whatever a client puts in a header, the log line stays one line of valid JSON.
-#include <dockerflow/mozlog.hpp>
-#include <dockerflow/request_id.hpp>
+#include <dockerflow/ops/mozlog.hpp>
+#include <dockerflow/http/request_id.hpp>
 
 #include <cstdint>
 #include <cstdlib>

@@ -2,14 +2,14 @@
 // (parser, header and body limits, routing, request ids, answers, the request.summary line), with the
 // Dockerflow routes registered as main registers them, reached over a loopback socket. Each input is
 // one connection: its bytes, then end of input; whatever the server answers is read to the end.
-#include <dockerflow/dockerflow_endpoints.hpp>
-#include <dockerflow/heartbeat.hpp>
-#include <dockerflow/lifecycle.hpp>
-#include <dockerflow/metrics.hpp>
-#include <dockerflow/mozlog.hpp>
-#include <dockerflow/router.hpp>
-#include <dockerflow/server.hpp>
-#include <dockerflow/version.hpp>
+#include <dockerflow/http/dockerflow_endpoints.hpp>
+#include <dockerflow/health/heartbeat.hpp>
+#include <dockerflow/http/lifecycle.hpp>
+#include <dockerflow/ops/metrics.hpp>
+#include <dockerflow/ops/mozlog.hpp>
+#include <dockerflow/http/router.hpp>
+#include <dockerflow/http/server.hpp>
+#include <dockerflow/ops/version.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>

@@ -1,5 +1,5 @@
 // Any bytes must be accepted as a version object or refused with version_error; accepted bytes are kept verbatim.
-#include <dockerflow/version.hpp>
+#include <dockerflow/ops/version.hpp>
 
 #include <cstdint>
 #include <cstdlib>

@@ -1,11 +1,11 @@
 // The server as a library user runs it, in this process: routes of its own on a real loopback socket.
 #include "support/http_client.hpp"
 
-#include <dockerflow/lifecycle.hpp>
-#include <dockerflow/metrics.hpp>
-#include <dockerflow/mozlog.hpp>
-#include <dockerflow/router.hpp>
-#include <dockerflow/server.hpp>
+#include <dockerflow/http/lifecycle.hpp>
+#include <dockerflow/ops/metrics.hpp>
+#include <dockerflow/ops/mozlog.hpp>
+#include <dockerflow/http/router.hpp>
+#include <dockerflow/http/server.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>

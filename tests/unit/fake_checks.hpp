@@ -4,8 +4,8 @@
 // They stand in for "a dependency that answers" and "a dependency that hangs"; the real Postgres and
 // Redis checks are exercised against real servers by the integration tier.
 
-#include <dockerflow/check.hpp>
-#include <dockerflow/check_runner.hpp>
+#include <dockerflow/health/check.hpp>
+#include <dockerflow/health/check_runner.hpp>
 
 #include <chrono>
 #include <condition_variable>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <dockerflow/check.hpp>
+#include <dockerflow/health/check.hpp>
 
 #include <chrono>
 #include <memory>

@@ -1,7 +1,7 @@
 #pragma once
 
-#include <dockerflow/check.hpp>
-#include <dockerflow/config.hpp>
+#include <dockerflow/health/check.hpp>
+#include <dockerflow/ops/config.hpp>
 
 #include <chrono>
 #include <memory>
