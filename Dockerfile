@@ -28,6 +28,7 @@ RUN set -eux; \
 ARG BUILD_JOBS=2
 WORKDIR /src
 COPY CMakeLists.txt ./
+COPY cmake cmake
 COPY include include
 COPY src src
 COPY tests tests

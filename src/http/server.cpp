@@ -41,7 +41,7 @@ using request_parser = http::request_parser<http::empty_body>;
 // The handler's view of the request headers, valid while the parser that holds them is.
 class beast_headers final : public request_headers {
  public:
-  explicit beast_headers(const http::request<http::empty_body>& request) : fields_(request.base()) {}
+  explicit beast_headers(const http::fields& fields) : fields_(fields) {}
   std::optional<std::string_view> find(std::string_view name) const override {
     const auto it = fields_.find(name);
     if (it == fields_.end()) return std::nullopt;
@@ -165,7 +165,8 @@ struct server::impl {
   asio::awaitable<http_response> dispatch(const http_request& request);
   bool accepts_body(const request_parser& parser, const exchange& e) const;
   asio::awaitable<beast::error_code> read_body(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                                               request_parser& header, const exchange& e, std::string& body);
+                                               request_parser& header, const exchange& e,
+                                               std::optional<http::request<http::string_body>>& message);
   exchange describe_locked(const http::request<http::empty_body>& request);
   void record(const exchange& e, clock_type::time_point started) const;
   bool quiet(const exchange& e) const;
@@ -272,9 +273,10 @@ asio::awaitable<bool> server::impl::serve_one(detail::connection& c, beast::flat
   } else if (!parser.is_done() && !accepts_body(parser, e)) {
     response = refuse(e, c, 413);
   } else {
-    std::string body;
+    // With a body, the header parser hands its message over to the body parser.
+    std::optional<http::request<http::string_body>> with_body;
     if (!parser.is_done()) {
-      const auto body_ec = co_await read_body(stream, buffer, parser, e, body);
+      const auto body_ec = co_await read_body(stream, buffer, parser, e, with_body);
       if (body_ec) {
         const auto status = status_for_read_error(body_ec);
         if (!status) co_return false;
@@ -283,7 +285,8 @@ asio::awaitable<bool> server::impl::serve_one(detail::connection& c, beast::flat
       }
     }
     if (!c.refused) {
-      const beast_headers headers(parser.get());
+      const beast_headers headers(with_body ? with_body->base() : parser.get().base());
+      std::string body = with_body ? std::move(with_body->body()) : std::string();
       // A named request: g++ 12 mishandles temporaries that live across co_await.
       const http_request routed{e.method, *e.route, e.request_id, e.query, e.authorization, std::move(body), &headers};
       response = co_await dispatch(routed);
@@ -341,11 +344,11 @@ bool server::impl::accepts_body(const request_parser& parser, const exchange& e)
 
 asio::awaitable<beast::error_code> server::impl::read_body(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                                            request_parser& header, const exchange& e,
-                                                           std::string& body) {
+                                                           std::optional<http::request<http::string_body>>& message) {
   http::request_parser<http::string_body> parser(std::move(header));
   parser.body_limit(routes.body_limit(e.method, *e.route));
   auto [ec, n] = co_await http::async_read(stream, buffer, parser, nothrow);
-  if (!ec) body = std::move(parser.get().body());
+  if (!ec) message = parser.release();
   co_return ec;
 }
 

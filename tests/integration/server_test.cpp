@@ -70,5 +70,47 @@ TEST_F(InProcessServer, ASecondAnswerFromAHandlerIsIgnored) {
   EXPECT_TRUE(c.unread().empty()) << c.unread();
 }
 
+// Application routes: bodies under the route's limit reach the handler with the headers; anything
+// over it, or a body for a route that takes none, is refused before it is read.
+TEST_F(InProcessServer, ApplicationRoutesGetBodiesAndHeadersWithinTheirLimit) {
+  routes_.add(
+      "POST", "/echo",
+      [](const dockerflow::http_request& r, responder respond) {
+        respond(dockerflow::http_response{200, "text/plain", r.body + "|" + r.header("X-Tag") + "|" + r.request_id, {}});
+      },
+      {.body_limit = 16});
+  routes_.add_get("/plain", [](const dockerflow::http_request&, responder respond) {
+    respond(dockerflow::http_response{200, "text/plain", "plain", {}});
+  });
+  start();
+  http_connection c(port());
+  c.send("POST /echo HTTP/1.1\r\nHost: x\r\nX-Tag: t1\r\nX-Request-ID: r-1\r\nContent-Length: 5\r\n\r\nhello");
+  auto r = c.read_response();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "hello|t1|r-1");
+  c.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+  r = c.read_response();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.body.starts_with("abcde||")) << r.body;
+
+  EXPECT_EQ(http_request(port(), "POST", "/echo", {{"Content-Length", "17"}}).status, 413) << "announced over the limit";
+  {
+    http_connection chunked(port());
+    chunked.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n11\r\n" + std::string(17, 'x') +
+                 "\r\n0\r\n\r\n");
+    EXPECT_EQ(chunked.read_response().status, 413) << "a chunked body over the limit";
+  }
+  {
+    http_connection none(port());
+    none.send("GET /plain HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+    EXPECT_EQ(none.read_response().status, 413) << "a route without a body limit takes no body";
+  }
+  const auto head = http_request(port(), "HEAD", "/plain");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.header("Content-Length"), "5");
+  EXPECT_EQ(http_request(port(), "PUT", "/plain").status, 405);
+  EXPECT_EQ(http_get(port(), "/none").status, 404);
+}
+
 }  // namespace
 }  // namespace dockerflow::test

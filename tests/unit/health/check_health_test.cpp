@@ -87,6 +87,22 @@ TEST(CheckHealth, RecordedSinceAnswersWhetherARequestWasAnswered) {
   EXPECT_EQ(h.last(t0 + 7s).age, 2s);
 }
 
+TEST(CheckHealth, SilencedMessageIdsAreDropped) {
+  check_health h("redis", {.silenced = {"redis.E001", "redis.W009"}});
+  const auto r = h.record({{error_message("redis.E001", "refused"), warning_message("redis.W002", "slow")}, 1ms}, t0).reported;
+  ASSERT_EQ(r.messages.size(), 1u);
+  EXPECT_EQ(r.messages[0].id, "redis.W002");
+  EXPECT_EQ(r.worst_level(), level::warning);
+}
+
+TEST(CheckHealth, MessageHelpersForEveryLevel) {
+  EXPECT_EQ(debug_message("a.D1", "").severity, level::debug);
+  EXPECT_EQ(info_message("a.I1", "").severity, level::info);
+  EXPECT_EQ(warning_message("a.W1", "").severity, level::warning);
+  EXPECT_EQ(error_message("a.E1", "").severity, level::error);
+  EXPECT_EQ(critical_message("a.C1", "").severity, level::critical);
+}
+
 TEST(CheckObservation, ChangedWhenTheLevelMovesOrOnTheFirstResult) {
   const check_result error_result = down();
   const check_result ok_result = ok();

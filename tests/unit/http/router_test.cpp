@@ -161,5 +161,39 @@ TEST(RouterServes, TellsRegisteredPaths) {
   EXPECT_FALSE(routes.serves("/b"));
 }
 
+TEST(RouterMethods, AnyMethodExactAndPrefixPaths) {
+  router routes;
+  std::vector<std::string> seen;
+  const auto remember = [&seen](std::string tag) {
+    return [&seen, tag](const http_request& r, responder respond) {
+      seen.push_back(tag + " " + r.method + " " + r.path);
+      respond(http_response{200, "text/plain", tag, {}});
+    };
+  };
+  routes.add("POST", "/api/items", remember("create"), {.body_limit = 1024});
+  routes.add("GET", "/api/items", remember("list"));
+  routes.add_prefix("GET", "/api/items/", remember("one"));
+  routes.add_prefix("GET", "/api/", remember("api"));
+  const auto answer = [&](std::string method, std::string path) {
+    std::optional<http_response> out;
+    routes.dispatch(http_request{std::move(method), std::move(path), "rid"}, [&](http_response r) { out = std::move(r); });
+    return out;
+  };
+  EXPECT_EQ(answer("POST", "/api/items")->body, "create");
+  EXPECT_EQ(answer("GET", "/api/items")->body, "list");
+  EXPECT_EQ(answer("HEAD", "/api/items")->body, "list") << "HEAD is served by GET";
+  EXPECT_EQ(answer("GET", "/api/items/7")->body, "one") << "the longest prefix wins";
+  EXPECT_EQ(answer("GET", "/api/other")->body, "api");
+  const auto not_allowed = answer("DELETE", "/api/items");
+  EXPECT_EQ(not_allowed->status, 405u);
+  EXPECT_EQ(header_values(*not_allowed, "Allow"), std::vector<std::string>{"GET, HEAD, POST"});
+  EXPECT_EQ(answer("GET", "/elsewhere")->status, 404u);
+  EXPECT_EQ(routes.body_limit("POST", "/api/items"), 1024u);
+  EXPECT_EQ(routes.body_limit("GET", "/api/items"), 0u);
+  EXPECT_EQ(routes.largest_body_limit(), 1024u);
+  EXPECT_EQ(routes.route_name("/api/items/7"), "/api/items/");
+  EXPECT_EQ(routes.route_name("/nope"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace dockerflow

@@ -133,6 +133,12 @@ TEST(Config, CheckTimeoutAcceptsPositiveMilliseconds) {
   EXPECT_EQ(parse_config({{"DOCKERFLOW_CHECK_TIMEOUT_MS", "2500"}}).check_timeout, 2500ms);
 }
 
+TEST(Config, SilencedChecksAreACommaSeparatedList) {
+  EXPECT_TRUE(parse_config({}).silenced_checks.empty());
+  EXPECT_EQ(parse_config({{"DOCKERFLOW_SILENCED_CHECKS", " redis.E001, ,postgres.W001 "}}).silenced_checks,
+            (std::vector<std::string>{"redis.E001", "postgres.W001"}));
+}
+
 TEST(Config, DrainDefaultsToFiveSecondsAndAcceptsZeroToSixty) {
   EXPECT_EQ(parse_config({}).drain, 5s);
   EXPECT_EQ(parse_config({{"DOCKERFLOW_DRAIN_SECONDS", "0"}}).drain, 0s);
