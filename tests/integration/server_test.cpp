@@ -1,5 +1,9 @@
 // The server as a library user runs it, in this process: routes of its own on a real loopback socket.
 #include "support/http_client.hpp"
+#include "support/postgres_server.hpp"
+
+#include <dockerflow/checks/postgres_check.hpp>
+#include <dockerflow/health/heartbeat.hpp>
 
 #include <dockerflow/http/lifecycle.hpp>
 #include <dockerflow/ops/metrics.hpp>
@@ -110,6 +114,26 @@ TEST_F(InProcessServer, ApplicationRoutesGetBodiesAndHeadersWithinTheirLimit) {
   EXPECT_EQ(head.header("Content-Length"), "5");
   EXPECT_EQ(http_request(port(), "PUT", "/plain").status, 405);
   EXPECT_EQ(http_get(port(), "/none").status, 404);
+}
+
+// Checks are named at registration: two Postgres checks report as "primary" and "replica", each
+// with its own message ids.
+TEST(NamedChecks, TwoPostgresChecksReportUnderTheirNames) {
+  postgres_server primary;
+  postgres_server replica;
+  boost::asio::io_context io;
+  std::vector<std::unique_ptr<check>> checks;
+  checks.push_back(std::make_unique<postgres_check>(primary.url(), 2s, std::nullopt, "primary"));
+  checks.push_back(std::make_unique<postgres_check>(replica.url(), 2s, std::nullopt, "replica"));
+  heartbeat beat(io.get_executor(), std::move(checks), 2s);
+  replica.stop();
+  std::optional<heartbeat_report> report;
+  beat.async_run([&](heartbeat_report r) { report = std::move(r); });
+  io.run_for(5s);
+  ASSERT_TRUE(report.has_value());
+  const auto body = nlohmann::json::parse(report->to_json());
+  EXPECT_EQ(body["checks"], nlohmann::json({{"primary", "ok"}, {"replica", "error"}})) << body.dump();
+  EXPECT_TRUE(body["details"]["replica"]["messages"].contains("replica.E001")) << body.dump();
 }
 
 }  // namespace
