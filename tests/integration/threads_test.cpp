@@ -72,15 +72,21 @@ std::vector<int> flood(std::uint16_t port, const std::string& target, int client
 TEST(Threads, AnExplicitCountStartsThatManyLoops) {
   app_process app({.env = {{"DOCKERFLOW_THREADS", "3"}}});
   EXPECT_EQ(listening_fields(app)["threads"], 3);
-  EXPECT_EQ(loop_threads(app.pid()), 2u) << "the main thread is the third loop";
+  // The loop threads start (and name themselves) just after server.listening is logged.
+  EXPECT_TRUE(eventually(2s, [&] { return loop_threads(app.pid()) == 2; })) << "the main thread is the third loop";
 
   const auto statuses = flood(app.port(), "/__version__", 8, 40);
   EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 200), 320);
 
-  // Request ids come from one generator shared by the loops: never repeated.
+  // Request ids come from one generator shared by the loops: never repeated. Each line is written
+  // just after its answer, so the last ones may still be on their way.
+  std::vector<nlohmann::json> summaries;
+  ASSERT_TRUE(eventually(3s, [&] {
+    summaries = parse_log(app.stdout_lines()).of_type("request.summary");
+    return summaries.size() >= 320;
+  })) << summaries.size() << " request.summary lines";
   std::set<std::string> ids;
-  for (const auto& entry : parse_log(app.stdout_lines()).of_type("request.summary"))
-    ids.insert(entry["Fields"]["rid"].get<std::string>());
+  for (const auto& entry : summaries) ids.insert(entry["Fields"]["rid"].get<std::string>());
   EXPECT_EQ(ids.size(), 320u);
 }
 
@@ -105,6 +111,7 @@ TEST(Threads, TheDefaultFollowsTheCpuAffinity) {
   }
   sched_setaffinity(0, sizeof(saved), &saved);
   EXPECT_EQ(listening_fields(*pinned)["threads"], 1);
+  std::this_thread::sleep_for(200ms);  // time enough for a wrongly started loop thread to show
   EXPECT_EQ(loop_threads(pinned->pid()), 0u);
 
   app_process unpinned;
