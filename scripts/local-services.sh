@@ -9,10 +9,14 @@ LOCAL_REDIS_PID=""
 
 port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Below the kernel's ephemeral range: a port inside it may be the local end of any outgoing connection
+# at any moment, and then the server cannot bind it although nothing listens there.
 free_port() {
-  local port
+  local port low=32768 _high
+  read -r low _high </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  local span=$((low > 21000 ? low - 20000 : 10000))
   for _ in $(seq 1 50); do
-    port=$((20000 + RANDOM % 40000))
+    port=$((20000 + RANDOM % span))
     if port_is_free "$port"; then echo "$port"; return 0; fi
   done
   echo "local-services: no free port found" >&2
@@ -58,6 +62,8 @@ start_local_redis() {
     redis-cli -p "$port" ping >/dev/null 2>&1 && break
     sleep 0.05
   done
+  redis-cli -p "$port" ping >/dev/null 2>&1 ||
+    { echo "local-services: Redis did not start on port $port: $(tail -n 1 "$LOCAL_SERVICES_DIR/redis.log" 2>/dev/null)" >&2; return 1; }
   REDIS_URL="redis://127.0.0.1:$port/0"
   echo "local-services: Redis on 127.0.0.1:$port"
 }

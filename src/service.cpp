@@ -236,7 +236,9 @@ void service_main(int argc, char** argv, std::string_view program, const std::fu
   if (command.empty()) hold_stop_signals(SIG_BLOCK);
   int code = 1;
   try {
-    auto cfg = parse_config(process_environment());
+    const auto env = process_environment();
+    auto cfg = parse_config(env);
+    if (!env.contains("LOGGER_NAME")) cfg.logger_name = name;  // log lines name the service they come from
     if (command == "healthcheck") {
       std::_Exit(healthcheck(cfg));
     }
