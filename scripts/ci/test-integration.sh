@@ -5,9 +5,10 @@
 # service binary they start, /build/dockerflow-app, is replaced by the
 # /app/dockerflow-app extracted from the loaded image (by its id, checked
 # against the sha256 the build recorded). Nothing is compiled here. The
-# tier's harness starts its own throwaway PostgreSQL and Redis servers, so
-# Debian's postgresql-15 and redis-server are installed into the (disposable)
-# test container first.
+# tier's harness starts its own throwaway servers, so the programs it runs
+# (the test tiers' packages of scripts/setup.sh: PostgreSQL, Redis, haproxy,
+# Prometheus and its blackbox exporter, curl, openssl, python3) are installed
+# into the (disposable) test container first.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -27,6 +28,7 @@ docker run --rm --name "$name" --env DEBIAN_FRONTEND=noninteractive --env "EXPEC
     { echo "/build/dockerflow-app is not the image binary" >&2; exit 1; }
   echo "tests run /build/dockerflow-app = the image binary, sha256:$EXPECTED_SHA256"
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends postgresql-15 redis-server >/dev/null
+  apt-get install -y -qq --no-install-recommends postgresql-15 redis-server haproxy prometheus \
+    prometheus-blackbox-exporter curl openssl python3 util-linux >/dev/null
   ctest --test-dir /build -L "^integration\$" --output-on-failure'
 ci_log "integration tests passed against image $ci_image_id"
