@@ -64,15 +64,8 @@ void heartbeat::async_run(completion done, const std::vector<std::string>& exclu
   }
 
   const auto deadline = pending->started + timeout_;
-  for (std::size_t i = 0; i < selected.size(); ++i) {
-    // The runner thread hands its reference over, so the round (and its timer) dies on the loop thread.
-    selected[i]->request(deadline, [pending, i, ex = strand](check_result result) mutable {
-      boost::asio::post(ex, [pending = std::move(pending), i, result = std::move(result)]() mutable {
-        if (pending->round.complete(i, std::move(result))) pending->finish();
-      });
-    });
-  }
-
+  // Armed before any result can arrive: a cached result completes the round on its strand at once,
+  // and the timer must not be touched from this thread while that strand cancels it.
   pending->timer.expires_at(deadline + grace);
   pending->timer.async_wait([pending, timeout = timeout_](boost::system::error_code ec) {
     if (ec) return;
@@ -83,6 +76,15 @@ void heartbeat::async_run(completion done, const std::vector<std::string>& exclu
     });
     if (finished) pending->finish();
   });
+
+  for (std::size_t i = 0; i < selected.size(); ++i) {
+    // The runner thread hands its reference over, so the round (and its timer) dies on the loop thread.
+    selected[i]->request(deadline, [pending, i, ex = strand](check_result result) mutable {
+      boost::asio::post(ex, [pending = std::move(pending), i, result = std::move(result)]() mutable {
+        if (pending->round.complete(i, std::move(result))) pending->finish();
+      });
+    });
+  }
 }
 
 }  // namespace dockerflow

@@ -139,7 +139,8 @@ public:
     recovery_ = since(start);
     ASSERT_TRUE(recovered) << fault_ << ": no recovery within " << within.count() << " ms: " << last.status
                            << " " << last.body;
-    for (const auto& [name, level] : last.json()["checks"].items()) EXPECT_EQ(level, "ok") << name;
+    const auto body = last.json();  // named: a range-for over a temporary's member would dangle
+    for (const auto& [name, level] : body["checks"].items()) EXPECT_EQ(level, "ok") << name;
     ASSERT_TRUE(app_.process().running()) << fault_ << ": " << describe_exit();
     EXPECT_EQ(app_.pid(), pid_);
     // The pid the app logs is the one the test watches: a wrapper (ip netns exec) exec'd the app
