@@ -180,7 +180,7 @@ int service::run() {
   add_dockerflow_routes(routes, version, beat, life, measure.all,
                         {cfg.heartbeat_failed_status, cfg.details_token, cfg.error_endpoint});
 
-  server srv(io, routes, log, life, measure.all, {.log_probes = cfg.log_probes});
+  server srv(io, routes, log, life, measure.all, {.log_probes = cfg.log_probes, .loop_threads = threads});
   if (!listen_or_explain(srv, impl_->program, cfg.host, cfg.port, "PORT")) return 1;
   std::vector<server*> servers{&srv};
 
@@ -190,7 +190,7 @@ int service::run() {
   std::optional<server> metrics_srv;
   if (measure.prometheus) {
     add_metrics_routes(metrics_routes, *measure.prometheus);
-    metrics_srv.emplace(io, metrics_routes, log, metrics_life, measure.all);
+    metrics_srv.emplace(io, metrics_routes, log, metrics_life, measure.all, server_options{.loop_threads = threads});
     if (!listen_or_explain(*metrics_srv, impl_->program, cfg.host, *cfg.metrics_port, "METRICS_PORT")) return 1;
     servers.push_back(&*metrics_srv);
   }

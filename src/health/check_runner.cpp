@@ -110,6 +110,11 @@ check_runner::~check_runner() {
 
 std::string_view check_runner::name() const noexcept { return state_->probe->name(); }
 
+std::optional<check_result> check_runner::cached() const {
+  const std::lock_guard lock(state_->mutex);
+  return state_->health.fresh(check_clock::now());
+}
+
 void check_runner::request(check_clock::time_point deadline, completion done) {
   std::unique_lock lock(state_->mutex);
   const auto now = check_clock::now();

@@ -4,10 +4,14 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
+#include <limits>
 #include <list>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 namespace dockerflow::detail {
@@ -20,11 +24,27 @@ enum class connection_phase {
   busy,     // a whole request is being answered: a stop lets it finish
 };
 
+// The connection's deadline is checked by the server's periodic sweep rather than by a timer per
+// operation: arming and cancelling a timer for every read and write cost more than parsing the request.
+class deadline {
+ public:
+  using clock = std::chrono::steady_clock;
+  void expires_after(clock::duration d) noexcept { at_.store((clock::now() + d).time_since_epoch().count()); }
+  void expires_never() noexcept { at_.store(never); }
+  bool passed(clock::time_point now) const noexcept { return at_.load() <= now.time_since_epoch().count(); }
+
+ private:
+  static constexpr clock::rep never = std::numeric_limits<clock::rep>::max();
+  std::atomic<clock::rep> at_{never};  // set on the connection's strand, read by the sweep's
+};
+
 struct connection {
   explicit connection(boost::asio::ip::tcp::socket socket) : stream(std::move(socket)) {}
-  boost::beast::tcp_stream stream;
+  boost::beast::tcp_stream stream;  // never given an expiry of its own: see deadline
+  detail::deadline deadline;
   connection_phase phase = connection_phase::fresh;
   bool refused = false;  // answered a refusal: unread request bytes may follow
+  std::string head;      // the answer's head, rendered anew for each answer into the same storage
 };
 
 // Shared by the server and every session (each holds it through its registration), so it outlives
@@ -59,6 +79,18 @@ class connection_registry : public std::enable_shared_from_this<connection_regis
   std::size_t size() const {
     const std::lock_guard lock(mutex_);
     return connections_.size();
+  }
+
+  // Cancels, on its own strand, the pending operation of every connection whose deadline has passed
+  // (and still has when its strand gets to it): the read or write then ends with operation_aborted.
+  void cancel_expired(deadline::clock::time_point now) {
+    const std::lock_guard lock(mutex_);
+    for (const auto& c : connections_) {
+      if (!c->deadline.passed(now)) continue;
+      boost::asio::post(c->stream.get_executor(), [c, now] {
+        if (c->deadline.passed(now)) c->stream.cancel();
+      });
+    }
   }
 
   // Cancels, on each connection's own strand, the pending operation of every connection that is in

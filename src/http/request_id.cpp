@@ -1,6 +1,8 @@
 #include <dockerflow/http/request_id.hpp>
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 
 namespace dockerflow {
 
@@ -22,14 +24,15 @@ std::string request_id_generator::next() {
   std::uint64_t halves[2] = {engine_(), engine_()};
   halves[0] = (halves[0] & ~0xf000ULL) | 0x4000ULL;                          // version 4
   halves[1] = (halves[1] & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC 4122 variant
-  std::string id;
-  id.reserve(36);
-  for (int half = 0; half < 2; ++half) {
-    for (int nibble = 15; nibble >= 0; --nibble) {
-      const int position = half * 16 + (15 - nibble);
-      if (position == 8 || position == 12 || position == 16 || position == 20) id += '-';
-      id += hex[(halves[half] >> (nibble * 4)) & 0xf];
-    }
+  // 8-4-4-4-12 hex digits, most significant first; each half fills its positions right to left.
+  constexpr std::array<std::array<std::uint8_t, 16>, 2> positions{{
+      {0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17},
+      {19, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35},
+  }};
+  std::string id(36, '-');
+  for (std::size_t half = 0; half < 2; ++half) {
+    auto bits = halves[half];
+    for (std::size_t digit = 16; digit-- > 0; bits >>= 4) id[positions[half][digit]] = hex[bits & 0xf];
   }
   return id;
 }

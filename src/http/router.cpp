@@ -16,7 +16,7 @@ void router::add_prefix(std::string method, std::string prefix, handler h, route
   prefixes_[std::move(prefix)].insert_or_assign(std::move(method), route{std::move(h), options});
 }
 
-const router::by_method* router::find(std::string_view path, std::string* name) const {
+const router::by_method* router::find(std::string_view path, std::string_view* name) const {
   if (const auto exact = exact_.find(path); exact != exact_.end()) {
     if (name) *name = exact->first;
     return &exact->second;
@@ -55,8 +55,8 @@ void router::dispatch(const http_request& request, responder respond) const {
   found->handle(request, std::move(respond));
 }
 
-std::optional<std::string> router::route_name(std::string_view path) const {
-  std::string name;
+std::optional<std::string_view> router::route_name(std::string_view path) const {
+  std::string_view name;
   if (!find(path, &name)) return std::nullopt;
   return name;
 }

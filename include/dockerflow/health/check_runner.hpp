@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 namespace dockerflow {
 
@@ -31,6 +32,9 @@ class check_runner {
   // thread with a cached result; it may never run if the probe hangs forever, so callers keep their
   // own deadline and call give_up() there.
   void request(check_clock::time_point deadline, completion done);
+
+  // Thread-safe. The last result while the cache still holds it, as request() would deliver it.
+  std::optional<check_result> cached() const;
 
   // Thread-safe. A request made at `requested_at` stopped waiting after `elapsed`: records a timeout
   // (unless a result was recorded since the request began, which then answers it) and returns what

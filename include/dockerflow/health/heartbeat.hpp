@@ -23,8 +23,9 @@ class heartbeat {
   heartbeat(boost::asio::any_io_executor executor, std::vector<std::unique_ptr<check>> checks,
             std::chrono::milliseconds timeout, health_policy policy = {}, result_observer observer = {});
 
-  // `done` is invoked on the executor, within the timeout plus a small grace period. Checks named in
-  // `exclude` are neither run nor reported; unknown names are ignored.
+  // `done` is invoked on the executor, within the timeout plus a small grace period; when every
+  // selected check's result is still cached (health_policy::cache), at once, inside this call.
+  // Checks named in `exclude` are neither run nor reported; unknown names are ignored.
   void async_run(completion done, const std::vector<std::string>& exclude = {});
 
   std::chrono::milliseconds timeout() const noexcept { return timeout_; }

@@ -66,8 +66,8 @@ class router {
   void dispatch(const http_request& request, responder respond) const;
   // Whether any route serves `path` (metrics name requests by route, never by raw path).
   bool serves(std::string_view path) const;
-  // The registered path or prefix that `path` matches: the name metrics use.
-  std::optional<std::string> route_name(std::string_view path) const;
+  // The registered path or prefix that `path` matches: the name metrics use. Valid while the router is.
+  std::optional<std::string_view> route_name(std::string_view path) const;
   // The body limit of the route `method path` would reach; 0 when none (or it takes no body).
   std::size_t body_limit(std::string_view method, std::string_view path) const;
   // The largest body limit of any route: what the parser may have to accept before routing.
@@ -83,7 +83,7 @@ class router {
   };
   using by_method = std::map<std::string, route, std::less<>>;
   // The routes for `path`: its exact entry, else the longest prefix entry; null when none.
-  const by_method* find(std::string_view path, std::string* name = nullptr) const;
+  const by_method* find(std::string_view path, std::string_view* name = nullptr) const;
   static const route* for_method(const by_method& methods, std::string_view method);
 
   std::map<std::string, by_method, std::less<>> exact_;

@@ -23,10 +23,12 @@ struct server_options {
   // request.summary lines for the Dockerflow probe paths: all, only answers >= 400, or none. Every
   // other path is always logged.
   probe_logging log_probes = probe_logging::all;
+  // How many threads run the io_context; 0 when unknown. With exactly one, connections need no strand.
+  unsigned loop_threads = 0;
 };
 
-// Accepts connections and runs one session per connection, each on its own strand, so any number of
-// threads may run the io_context. Stopping has two phases: drain() while the balancer takes the
+// Accepts connections and runs one session per connection, each on its own strand (unless
+// options.loop_threads is 1), so any number of threads may run the io_context. Stopping has two phases: drain() while the balancer takes the
 // instance out of rotation, then stop().
 class server {
  public:

@@ -74,6 +74,28 @@ TEST(Heartbeat, FastChecksAllReport) {
   EXPECT_EQ(out.report->http_status(503), 200u);
 }
 
+TEST(Heartbeat, CachedResultsAnswerInsideTheCallWithoutAProbe) {
+  boost::asio::io_context io;
+  heartbeat beat(io.get_executor(),
+                 make_checks(std::make_unique<fixed_check>("postgres", std::vector<message>{}),
+                             std::make_unique<fixed_check>("redis", std::vector<message>{warning_message("redis.W001", "slow")})),
+                 500ms, health_policy{.cache = 60s});
+  ASSERT_TRUE(run_once(io, beat).report.has_value());  // the first round probes, and fills the cache
+
+  std::optional<heartbeat_report> cached;
+  beat.async_run([&](heartbeat_report r) { cached = std::move(r); });
+  ASSERT_TRUE(cached.has_value()) << "every result was cached: nothing to wait for";
+  ASSERT_EQ(cached->outcomes.size(), 2u);
+  EXPECT_EQ(cached->outcomes[1].result.messages.at(0).id, "redis.W001");
+  EXPECT_EQ(cached->status(), level::warning);
+
+  // A round of fewer checks is answered from the cache just the same.
+  std::optional<heartbeat_report> partial;
+  beat.async_run([&](heartbeat_report r) { partial = std::move(r); }, {"redis"});
+  ASSERT_TRUE(partial.has_value());
+  EXPECT_EQ(partial->outcomes.size(), 1u);
+}
+
 TEST(Heartbeat, ZeroChecksIsOk) {
   boost::asio::io_context io;
   heartbeat beat(io.get_executor(), {}, 100ms);
