@@ -45,8 +45,11 @@ docker-run:
 docker-test:
 	bash scripts/docker/test.sh
 
-bench: build
-	bash bench/run.sh
+# Only the service is built; DOCKERFLOW_APP=/path/to/dockerflow-app benchmarks another binary. Knobs
+# (BENCH_DURATION, BENCH_ROUNDS, BENCH_CONNECTIONS, …): docs/benchmarks.md.
+bench: deps $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j$(JOBS) --target dockerflow-app
+	DOCKERFLOW_APP="$${DOCKERFLOW_APP:-$(BUILD_DIR)/dockerflow-app}" bash bench/run.sh
 
 # Long runs: `make fuzz FUZZ_RUNS=10000000` (or FUZZ_SECONDS=…); each target keeps a growing corpus in
 # build-fuzz/corpus/<name>, seeded from tests/fuzz/corpus/<name>. The `fuzz` test tier runs a short smoke.
