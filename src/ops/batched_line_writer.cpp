@@ -32,10 +32,16 @@ void batched_line_writer::append(std::string_view line) {
       ++dropped_;
       return;
     }
+    const bool below_half = pending_.size() < options_.max_pending / 2;
     pending_.append(line);
     pending_ += '\n';
     ++appended_;
-    wake = std::exchange(asleep_, false);
+    if (asleep_) {
+      wake = true;
+      asleep_ = false;
+    } else if (gathering_ && below_half && pending_.size() >= options_.max_pending / 2) {
+      wake = true;  // a burst: write now rather than drop lines later
+    }
   }
   // Outside the lock, so the woken thread does not block on it at once.
   if (wake) wake_.notify_one();
@@ -56,12 +62,16 @@ void batched_line_writer::run() {
   std::string batch;
   std::unique_lock lock(mutex_);
   for (;;) {
-    if (pending_.empty()) {
-      if (stopping_) return;
-      asleep_ = true;
-      wake_.wait(lock, [&] { return !pending_.empty() || stopping_; });
-      asleep_ = false;
-      continue;
+    asleep_ = true;
+    wake_.wait(lock, [&] { return !pending_.empty() || stopping_; });
+    asleep_ = false;
+    if (pending_.empty()) return;  // stopping, and everything is written
+    if (!stopping_) {
+      // Appenders do not wake a thread that is awake: this wait is all the batch costs them.
+      gathering_ = true;
+      wake_.wait_for(lock, options_.gather,
+                     [&] { return stopping_ || pending_.size() >= options_.max_pending / 2; });
+      gathering_ = false;
     }
     batch.swap(pending_);  // appenders go on in the other buffer, already sized by earlier batches
     const auto lines = appended_;
