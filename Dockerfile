@@ -72,9 +72,13 @@ LABEL org.opencontainers.image.source="$SOURCE_URL" \
       org.opencontainers.image.title="dockerflow-app" \
       org.opencontainers.image.description="Dockerflow-compliant C++ HTTP service"
 
+# GNUTLS_NO_IMPLICIT_INIT: GnuTLS is loaded only as a dependency of libpq's LDAP library, which
+# initialises it itself when it needs it (gnutls_global_init); without this, GnuTLS's load-time
+# initialisation costs every process ~0.8 MB resident for nothing.
 ENV PORT=8000 \
     DOCKERFLOW_VERSION_FILE=/app/version.json \
-    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
+    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
+    GNUTLS_NO_IMPLICIT_INIT=1
 WORKDIR /app
 USER 10001:10001
 EXPOSE 8000

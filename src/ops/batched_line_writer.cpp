@@ -1,7 +1,6 @@
 #include <dockerflow/ops/batched_line_writer.hpp>
 
 #include <algorithm>
-#include <utility>
 #include <cerrno>
 
 #include <poll.h>
