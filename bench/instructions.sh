@@ -30,7 +30,7 @@ count() {
   local url=$1 seconds=$2 requests=1
   shift 2
   rm -f "$work/callgrind.out"
-  valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" "$@" >"$work/server.log" 2>&1 &
+  valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$work/callgrind.out" "$@" >"$work/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 200); do curl -s -o /dev/null "$url" && break; sleep 0.1; done
   if [ "$seconds" != 0 ]; then
