@@ -41,18 +41,15 @@ struct pending_round {
 
 // The round's report when every selected check's result is still cached: it needs no probe, and
 // so no strand, timer or hop between threads. nullopt when any check must be asked.
-std::optional<heartbeat_report> report_from_cache(const std::vector<std::shared_ptr<check_runner>>& selected,
-                                                  std::chrono::milliseconds timeout) {
-  std::vector<check_result> results;
-  results.reserve(selected.size());
+std::optional<heartbeat_report> report_from_cache(const std::vector<std::shared_ptr<check_runner>>& selected) {
+  heartbeat_report report;
+  report.outcomes.reserve(selected.size());
   for (const auto& r : selected) {
     auto result = r->cached();
     if (!result) return std::nullopt;
-    results.push_back(std::move(*result));
+    report.outcomes.push_back({std::string(r->name()), std::move(*result)});
   }
-  heartbeat_round round(names_of(selected), timeout);
-  for (std::size_t i = 0; i < results.size(); ++i) round.complete(i, std::move(results[i]));
-  return round.report();
+  return report;
 }
 
 }  // namespace
@@ -72,7 +69,7 @@ void heartbeat::async_run(completion done, const std::vector<std::string>& exclu
     if (std::find(exclude.begin(), exclude.end(), r->name()) == exclude.end()) selected.push_back(r);
 
   if (!selected.empty()) {
-    if (auto report = report_from_cache(selected, timeout_)) return done(std::move(*report));
+    if (auto report = report_from_cache(selected)) return done(std::move(*report));
   }
 
   // Each round has its own strand: its results arrive from several runner threads and its timer may

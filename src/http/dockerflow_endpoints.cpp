@@ -1,5 +1,7 @@
 #include <dockerflow/http/dockerflow_endpoints.hpp>
+#include <dockerflow/health/report_json_memo.hpp>
 
+#include <memory>
 #include <stdexcept>
 
 namespace dockerflow {
@@ -35,13 +37,15 @@ void add_dockerflow_routes(router& routes, const version_info& version, heartbea
     respond(no_store(200, "application/json", version.raw));
   });
 
-  routes.add_get("/__heartbeat__", [&beat, &measure, options](const http_request& request, responder respond) {
+  auto rendered = std::make_shared<report_json_memo>();
+  routes.add_get("/__heartbeat__", [&beat, &measure, options, rendered](const http_request& request, responder respond) {
     const bool details = !options.details_token || bearer_token_matches(request.authorization, *options.details_token);
     beat.async_run(
-        [respond = std::move(respond), &measure, details, failed = options.heartbeat_failed_status](heartbeat_report report) {
+        [respond = std::move(respond), &measure, rendered, details,
+         failed = options.heartbeat_failed_status](heartbeat_report report) {
           const auto status = report.http_status(failed);
           measure.heartbeat(status == 200);
-          respond(no_store(status, "application/json", report.to_json(details)));
+          respond(no_store(status, "application/json", rendered->json(report, details)));
         },
         query_values(request.query, "exclude"));
   });

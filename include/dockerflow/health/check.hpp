@@ -13,6 +13,8 @@ struct message {
   level severity = level::ok;
   std::string id;    // "<check>.E001" style, stable for alerting rules
   std::string text;  // human-readable, never contains credentials
+
+  friend bool operator==(const message&, const message&) = default;
 };
 
 struct check_result {
@@ -21,6 +23,8 @@ struct check_result {
   std::chrono::milliseconds age{0};  // how long ago the probe behind it finished (served from the cache)
 
   level worst_level() const noexcept;
+
+  friend bool operator==(const check_result&, const check_result&) = default;
 };
 
 using check_clock = std::chrono::steady_clock;

@@ -10,6 +10,8 @@ namespace dockerflow {
 struct check_outcome {
   std::string name;
   check_result result;
+
+  friend bool operator==(const check_outcome&, const check_outcome&) = default;
 };
 
 struct heartbeat_report {
@@ -21,6 +23,8 @@ struct heartbeat_report {
   // python-dockerflow's shape: {"status", "checks": {name: status}, "details": {name: {...}}}. Without
   // details only {"status", "checks"}: message texts name hosts, users and databases.
   std::string to_json(bool with_details = true) const;
+
+  friend bool operator==(const heartbeat_report&, const heartbeat_report&) = default;
 };
 
 }  // namespace dockerflow
