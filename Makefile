@@ -53,6 +53,7 @@ bench: deps $(BUILD_DIR)/CMakeCache.txt
 
 # Long runs: `make fuzz FUZZ_RUNS=10000000` (or FUZZ_SECONDS=…); each target keeps a growing corpus in
 # build-fuzz/corpus/<name>, seeded from tests/fuzz/corpus/<name>. The `fuzz` test tier runs a short smoke.
+# tests/fuzz/<name>.flags adds a target's own libFuzzer flags (docs/fuzzing.md says why).
 FUZZ_SECONDS ?= 30
 FUZZ_RUNS ?= -1
 fuzz:
@@ -61,7 +62,7 @@ fuzz:
 	cmake --build build-fuzz -j$(JOBS) --target config_fuzzer version_fuzzer mozlog_fuzzer request_fuzzer
 	for f in config version mozlog request; do mkdir -p build-fuzz/corpus/$$f build-fuzz/artifacts; \
 	  build-fuzz/tests/fuzz/$${f}_fuzzer -max_total_time=$(if $(filter -1,$(FUZZ_RUNS)),$(FUZZ_SECONDS),0) -runs=$(FUZZ_RUNS) \
-	    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=build-fuzz/artifacts/ \
+	    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=build-fuzz/artifacts/ $$(cat tests/fuzz/$$f.flags 2>/dev/null) \
 	    build-fuzz/corpus/$$f tests/fuzz/corpus/$$f || exit 1; done
 
 clean:

@@ -63,8 +63,10 @@ fuzz_tier() {
     mkdir "$work/corpus"
     echo "==> fuzz: ${name}_fuzzer for ${seconds} s"
     # Run inside the scratch directory: crash artifacts land there, not in the checkout.
+    # shellcheck disable=SC2046  # tests/fuzz/<name>.flags holds the target's own libFuzzer flags
     if ! (cd "$work" && "$root/$dir/tests/fuzz/${name}_fuzzer" -max_total_time="$seconds" -rss_limit_mb=2048 \
-      -print_final_stats=1 "$work/corpus" "$root/tests/fuzz/corpus/$name" 2>"$work/log"); then
+      -print_final_stats=1 $(cat "$root/tests/fuzz/$name.flags" 2>/dev/null) "$work/corpus" \
+      "$root/tests/fuzz/corpus/$name" 2>"$work/log"); then
       tail -n 40 "$work/log" >&2
       status=1
     fi
