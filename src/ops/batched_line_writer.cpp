@@ -27,10 +27,7 @@ void batched_line_writer::append(std::string_view line) {
   {
     const std::lock_guard lock(mutex_);
     // An empty buffer takes any line, so one longer than the bound still gets out.
-    if (!pending_.empty() && pending_.size() + line.size() + 1 > options_.max_pending) {
-      ++dropped_;
-      return;
-    }
+    if (!pending_.empty() && pending_.size() + line.size() + 1 > options_.max_pending) drop_oldest(line.size() + 1);
     const bool below_half = pending_.size() < options_.max_pending / 2;
     pending_.append(line);
     pending_ += '\n';
@@ -44,6 +41,17 @@ void batched_line_writer::append(std::string_view line) {
   }
   // Outside the lock, so the woken thread does not block on it at once.
   if (wake) wake_.notify_one();
+}
+
+// After a stall the newest lines matter most (what is happening now), so the oldest waiting ones
+// make room: at least half of what waits at once, so that a writer stuck for long moves memory once
+// per half buffer of new lines rather than once per line. Whole lines only.
+void batched_line_writer::drop_oldest(std::size_t room) {
+  const auto want = std::max(room, pending_.size() / 2);
+  const auto cut = want >= pending_.size() ? std::string::npos : pending_.find('\n', want - 1);
+  const auto end = cut == std::string::npos ? pending_.size() : cut + 1;
+  dropped_ += static_cast<std::uint64_t>(std::count(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(end), '\n'));
+  pending_.erase(0, end);
 }
 
 bool batched_line_writer::written_within(std::chrono::milliseconds limit) {

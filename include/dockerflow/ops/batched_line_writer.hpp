@@ -19,10 +19,10 @@ namespace dockerflow {
 // on a loop that shares its core with the thread (one CPU, or taskset), waking it per line would
 // cost a context switch per line.
 //
-// Lines stay whole and in order. When `max_pending` bytes already wait, new lines are dropped and
-// counted (the ones waiting are older and already complete, so a reader sees a gap, never a torn
-// line). The buffers grow as needed and are reused; after a burst beyond `keep_capacity` bytes they
-// are given back.
+// Lines stay whole and in order. When `max_pending` bytes already wait, the oldest waiting lines
+// are dropped (at least half of them at once) and counted: after a stall a reader sees a gap, never
+// a torn line, and always the newest lines. The buffers grow as needed and are reused; after a
+// burst beyond `keep_capacity` bytes they are given back.
 class batched_line_writer {
  public:
   struct options {
@@ -51,6 +51,7 @@ class batched_line_writer {
  private:
   void run();
   void write_out(std::string_view batch);
+  void drop_oldest(std::size_t room);  // with mutex_ held
 
   const options options_;
   mutable std::mutex mutex_;

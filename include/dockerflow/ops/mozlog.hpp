@@ -74,8 +74,8 @@ class mozlog {
 
 // A logger on stdout for `name` showing `minimum` and above. Lines are written by a background thread:
 // a stdout nobody reads (a stalled log driver) must not stall the event loop and with it the load
-// balancer's probe. Once 1 MiB of lines waits for that thread, new lines are dropped (and counted)
-// until it catches up. Destroying the logger writes what waits and joins the thread, which a stuck
+// balancer's probe. Once 1 MiB of lines waits for that thread, the oldest waiting lines are dropped
+// (and counted) to make room for new ones. Destroying the logger writes what waits and joins the thread, which a stuck
 // stdout blocks: a process that must be able to exit then leaks it and ends with _Exit.
 mozlog make_stdout_mozlog(const std::string& name, level minimum);
 

@@ -110,8 +110,9 @@ TEST(BatchedLineWriter, DestructionWritesWhatWaits) {
 }
 
 // A reader that stops: the writer blocks in write(2), appending does not, and once 4 KiB wait the
-// newest lines are dropped and counted. When the pipe is read again, every line kept comes out whole.
-TEST(BatchedLineWriter, UnreadDescriptorDropsTheNewestLinesWithoutBlocking) {
+// oldest waiting lines are dropped and counted. When the pipe is read again, every line kept comes
+// out whole and in order, and the newest line is among them.
+TEST(BatchedLineWriter, UnreadDescriptorDropsTheOldestWaitingLinesWithoutBlocking) {
   test_pipe pipe;
   batched_line_writer writer({.fd = pipe.write_end(), .max_pending = 4096});
   const std::string filler(1000, 'x');
@@ -137,10 +138,18 @@ TEST(BatchedLineWriter, UnreadDescriptorDropsTheNewestLinesWithoutBlocking) {
   reader.join();
   const auto lines = lines_of(text);
   ASSERT_FALSE(lines.empty());
-  // Kept: every line up to the last accepted one, in order; dropped: all the later ones.
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    EXPECT_EQ(lines[i], std::to_string(i) + " " + filler) << "line " << i;
+  // Kept: whole lines in increasing order (the batch in flight, then a gap, then the newest);
+  // dropped: exactly the ones missing.
+  int previous = -1;
+  for (const auto& line : lines) {
+    const auto space = line.find(' ');
+    ASSERT_NE(space, std::string::npos) << line;
+    const int n = std::stoi(line.substr(0, space));
+    EXPECT_GT(n, previous) << "out of order";
+    EXPECT_EQ(line, std::to_string(n) + " " + filler);
+    previous = n;
   }
+  EXPECT_EQ(previous, sent + 1000) << "the newest line must survive";
   EXPECT_EQ(lines.size() + dropped, static_cast<std::size_t>(sent + 1 + 1000));
 }
 
