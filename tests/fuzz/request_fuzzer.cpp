@@ -21,8 +21,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
@@ -82,16 +86,32 @@ void send_all(int fd, const std::uint8_t* data, std::size_t size) {
   }
 }
 
-void exchange(std::uint16_t port, const std::uint8_t* data, std::size_t size) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) std::abort();
-  timeval limit{5, 0};  // the server's own read timeout is 10 s, but input ends at once here
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+// Millions of loopback connections can leave the machine short of ephemeral ports for a moment
+// (EADDRNOTAVAIL): that is the harness, so it waits and tries again with a new socket. Any other
+// failure, a refused connection above all, means the server stopped listening: a finding.
+int connect_to(std::uint16_t port) {
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) std::abort();
+  for (int attempt = 0;; ++attempt) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) std::abort();
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) return fd;
+    const int error = errno;
+    ::close(fd);
+    if ((error != EADDRNOTAVAIL && error != EAGAIN && error != EINTR) || attempt == 100) {
+      std::fprintf(stderr, "request_fuzzer: connecting to the server failed: %s\n", std::strerror(error));
+      std::abort();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+void exchange(std::uint16_t port, const std::uint8_t* data, std::size_t size) {
+  const int fd = connect_to(port);
+  timeval limit{5, 0};  // the server's own read timeout is 10 s, but input ends at once here
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
   send_all(fd, data, size);
   ::shutdown(fd, SHUT_WR);
   char sink[16 * 1024];
