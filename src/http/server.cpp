@@ -114,12 +114,7 @@ void describe(const http::request<http::empty_body>& request, request_id_generat
   r.method.assign(request.method_string());
   e.routable = set_path(target, r.path);
   if (!e.routable) r.path.assign(target);
-  const auto incoming_id = std::string_view(request["X-Request-ID"]);
-  if (is_valid_request_id(incoming_id)) {
-    r.request_id.assign(incoming_id);
-  } else {
-    r.request_id = ids.next();
-  }
+  r.request_id = choose_request_id(request["X-Request-ID"], ids);
   r.query.clear();
   if (const auto mark = target.find('?'); mark != std::string_view::npos) {
     const auto query = target.substr(mark + 1);
