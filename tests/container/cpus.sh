@@ -6,7 +6,17 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_image
 
-threads_of() { docker logs "$1" 2>/dev/null | grep -m1 '"Type":"server.listening"' | sed -n 's/.*"threads":\([0-9]*\).*/\1/p'; }
+# The log line is written by the app's log thread, so it may reach `docker logs` a moment after the
+# port answers: wait for it (up to 5 s) instead of reading once.
+threads_of() {
+  local threads=""
+  for _ in $(seq 1 50); do
+    threads=$(docker logs "$1" 2>/dev/null | grep -m1 '"Type":"server.listening"' | sed -n 's/.*"threads":\([0-9]*\).*/\1/p')
+    [[ -n $threads ]] && break
+    sleep 0.1
+  done
+  echo "$threads"
+}
 
 name=dfct-cpus-$$
 for limit in "--cpus 1" "--cpuset-cpus 0"; do
