@@ -20,15 +20,16 @@ build: deps $(BUILD_DIR)/CMakeCache.txt
 run: build
 	bash scripts/run-dev.sh
 
-# The asan and tsan tiers configure and build their own trees (build-asan, build-tsan).
-test: build
+# Every tree (build, build-asan, build-tsan, build-fuzz) is built by scripts/test.sh, beside the
+# Docker tiers (see its header).
+test: deps
 	BUILD_DIR=$(BUILD_DIR) JOBS=$(JOBS) WERROR=$(WERROR) bash scripts/test.sh
 
-test-unit: build
-	BUILD_DIR=$(BUILD_DIR) TEST_TIERS=unit bash scripts/test.sh
+test-unit: deps
+	BUILD_DIR=$(BUILD_DIR) JOBS=$(JOBS) WERROR=$(WERROR) TEST_TIERS=unit bash scripts/test.sh
 
-test-integration: build
-	BUILD_DIR=$(BUILD_DIR) TEST_TIERS=integration bash scripts/test.sh
+test-integration: deps
+	BUILD_DIR=$(BUILD_DIR) JOBS=$(JOBS) WERROR=$(WERROR) TEST_TIERS=integration bash scripts/test.sh
 
 test-asan: deps
 	JOBS=$(JOBS) WERROR=$(WERROR) TEST_TIERS=asan bash scripts/test.sh
