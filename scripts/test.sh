@@ -11,6 +11,10 @@
 #           unit, integration, example, asan, tsan, fuzz
 #   docker  the tiers that drive the Docker engine, one at a time: container, delivery (their first
 #           step, the image build, runs in the engine while the host trees compile)
+# Suites that time answers against bounds (lbheartbeat p99 under 50 ms, heartbeats within the check
+# deadline) never run beside each other: integration, asan and tsan on the host and
+# delivery.ci_test_job (the integration tier inside the CI image) each hold the lock file
+# build/test-lanes/timed.lock while they run.
 # The sanitizer tiers run tests from their own trees:
 #   asan  the unit and integration tiers under AddressSanitizer + UndefinedBehaviorSanitizer
 #   tsan  the unit tier and the integration tests labelled `concurrency` (those that flood, drain,
@@ -71,12 +75,23 @@ build_targets() {
   esac
 }
 
+# nice alone orders processes only within one scheduling group, and where the kernel groups them by
+# session (autogroup) a compile would still take half the CPU from tests in another session (the
+# Docker engine's containers). So the command gets a session of its own whose group is niced too.
+low_priority() {
+  setsid bash -c 'echo 10 >/proc/self/autogroup 2>/dev/null || true; exec nice -n 10 "$@"' low_priority "$@" &
+  local pid=$!
+  # An interrupted lane stops the command's session as well.
+  trap 'kill -- -"$pid" 2>/dev/null' INT TERM
+  wait "$pid"
+}
+
 # Building runs the test binaries too (test discovery), so it needs the tests' environment.
 build_tree() {
   local targets
   read -r -a targets <<<"$(build_targets "$1")"
   configure_tree "$1" >/dev/null &&
-    nice -n 10 "${no_aslr[@]}" cmake --build "$(tree_dir "$1")" -j"$jobs" --target "${targets[@]}"
+    low_priority "${no_aslr[@]}" cmake --build "$(tree_dir "$1")" -j"$jobs" --target "${targets[@]}"
 }
 
 tree_of() {
@@ -102,7 +117,7 @@ sanitizer_tier() {
   ASAN_OPTIONS="log_path=$reports/report:halt_on_error=1:detect_leaks=1" \
     UBSAN_OPTIONS="log_path=$reports/report:halt_on_error=1:print_stacktrace=1" \
     TSAN_OPTIONS="$tsan_options" \
-    "${no_aslr[@]}" ctest --test-dir "$dir" -L "$labels" --output-on-failure --no-tests=error || status=1
+    exclusively "${no_aslr[@]}" ctest --test-dir "$dir" -L "$labels" --output-on-failure --no-tests=error || status=1
   local report
   for report in "$reports"/*; do
     [ -e "$report" ] || continue
@@ -121,8 +136,8 @@ fuzz_smoke() {
   work=$(mktemp -d)
   mkdir "$work/corpus"
   # shellcheck disable=SC2046  # tests/fuzz/<name>.flags holds the target's own libFuzzer flags
-  (cd "$work" && "$root/$(tree_dir fuzz)/tests/fuzz/${name}_fuzzer" -max_total_time="$seconds" -rss_limit_mb=2048 \
-    -print_final_stats=1 $(cat "$root/tests/fuzz/$name.flags" 2>/dev/null) "$work/corpus" \
+  (cd "$work" && low_priority "$root/$(tree_dir fuzz)/tests/fuzz/${name}_fuzzer" -max_total_time="$seconds" \
+    -rss_limit_mb=2048 -print_final_stats=1 $(cat "$root/tests/fuzz/$name.flags" 2>/dev/null) "$work/corpus" \
     "$root/tests/fuzz/corpus/$name" 2>"$work/log") || status=1
   if [ "$status" -ne 0 ]; then tail -n 40 "$work/log" >&2; fi
   echo "==> fuzz: ${name}_fuzzer, ${seconds} s: $(grep -E '^stat::number_of_executed_units' "$work/log" || echo 'no stats')"
@@ -130,7 +145,8 @@ fuzz_smoke() {
   return "$status"
 }
 
-# The targets run two at a time, one per core of the usual 2-core machine.
+# The targets run two at a time, one per core of the usual 2-core machine, at the builds' priority:
+# a smoke run is bounded by time, so it yields to the timed suites of the Docker lane.
 fuzz_tier() {
   local status=0 i
   for ((i = 0; i < ${#fuzz_targets[@]}; i += 2)); do
@@ -142,8 +158,18 @@ fuzz_tier() {
   return "$status"
 }
 
+# The one suite of the Docker lane that times answers is the CI test job's integration run.
+delivery_tier() {
+  local status=0 timed='^delivery\.ci_test_job$'
+  ctest --test-dir "$build" -L '^delivery$' -E "$timed" --output-on-failure --no-tests=error || status=1
+  exclusively ctest --test-dir "$build" -R "$timed" --output-on-failure --no-tests=error || status=1
+  return "$status"
+}
+
 run_tier() {
   case $1 in
+    integration) exclusively ctest --test-dir "$build" -L '^integration$' --output-on-failure --no-tests=error ;;
+    delivery) delivery_tier ;;
     asan) sanitizer_tier asan '^(unit|integration)$' ;;
     tsan) sanitizer_tier tsan '^(unit|concurrency)$' ;;
     fuzz) fuzz_tier ;;
@@ -156,6 +182,14 @@ run_tier() {
 # tier's status and time.
 state=$build/test-lanes
 builds_pid=
+
+# Runs a command holding the timed suites' lock. flock holds it itself (-o: the command does not
+# inherit the descriptor), so a server the command leaves running cannot keep it.
+exclusively() {
+  # shellcheck disable=SC2016  # expanded by the inner shell
+  flock -o "$state/timed.lock" bash -c 'echo "==> timed suites lock taken after $(($(date +%s) - $1)) s"; shift; exec "$@"' \
+    exclusively "$(date +%s)" "$@"
+}
 
 record() { # tier status seconds
   echo "$2 $3" >"$state/$1.result"
@@ -214,11 +248,6 @@ docker_lane() {
   done
 }
 
-prefixed() { # name command...: runs the command with every line of its output prefixed
-  local name=$1
-  shift
-  "$@" 2>&1 | sed -u "s/^/[$name] /"
-}
 
 check_tiers() {
   local tier
@@ -243,9 +272,10 @@ main() {
   local started=$SECONDS docker_pid
   # An interrupted run stops its lanes too.
   trap 'kill $(jobs -p) 2>/dev/null; exit 130' INT TERM
-  prefixed builds builds_lane &
+  # Every line of a lane carries its name; $! is the lane itself, not its prefixing sed.
+  builds_lane > >(sed -u 's/^/[builds] /') 2>&1 &
   builds_pid=$!
-  prefixed docker docker_lane &
+  docker_lane > >(sed -u 's/^/[docker] /') 2>&1 &
   docker_pid=$!
   host_lane
   wait "$builds_pid" "$docker_pid" || true
