@@ -12,8 +12,8 @@
 #   docker  the tiers that drive the Docker engine, one at a time: container, delivery (their first
 #           step, the image build, runs in the engine while the host trees compile)
 # Suites that time answers against bounds (lbheartbeat p99 under 50 ms, heartbeats within the check
-# deadline) never run beside each other: integration, asan and tsan on the host and
-# delivery.ci_test_job (the integration tier inside the CI image) each hold the lock file
+# deadline) never run beside each other: integration, asan and tsan on the host and the delivery
+# tests labelled `timed` (the integration tier inside the CI image) each hold the lock file
 # build/test-lanes/timed.lock while they run.
 # The sanitizer tiers run tests from their own trees:
 #   asan  the unit and integration tiers under AddressSanitizer + UndefinedBehaviorSanitizer
@@ -52,12 +52,14 @@ tree_dir() {
   esac
 }
 
+# Each tree is configured once per run, the first time it is needed (the main tree before the lanes
+# start: the docker lane's tiers run from its CTest files).
 configure_tree() {
   local dir
   dir=$(tree_dir "$1")
+  [ -f "$state/$1.configured" ] && return 0
   case $1 in
-    main) [ -f "$dir/CMakeCache.txt" ] && return 0
-      cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DDOCKERFLOW_WARNINGS_AS_ERRORS=$werror" ;;
+    main) cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DDOCKERFLOW_WARNINGS_AS_ERRORS=$werror" ;;
     asan) cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g -DNDEBUG" \
       -DDOCKERFLOW_SANITIZERS=ON "-DDOCKERFLOW_WARNINGS_AS_ERRORS=$werror" ;;
     tsan) cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g -DNDEBUG" \
@@ -65,6 +67,7 @@ configure_tree() {
     fuzz) cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DDOCKERFLOW_FUZZ=ON \
       -DDOCKERFLOW_BUILD_TESTS=OFF ;;
   esac
+  touch "$state/$1.configured"
 }
 
 build_targets() {
@@ -80,10 +83,12 @@ build_targets() {
 # Docker engine's containers). So the command gets a session of its own whose group is niced too.
 low_priority() {
   setsid bash -c 'echo 10 >/proc/self/autogroup 2>/dev/null || true; exec nice -n 10 "$@"' low_priority "$@" &
-  local pid=$!
-  # An interrupted lane stops the command's session as well.
+  local pid=$! status=0
+  # An interrupted lane stops the command's session as well, while the command runs.
   trap 'kill -- -"$pid" 2>/dev/null' INT TERM
-  wait "$pid"
+  wait "$pid" || status=$?
+  trap - INT TERM
+  return "$status"
 }
 
 # Building runs the test binaries too (test discovery), so it needs the tests' environment.
@@ -158,11 +163,12 @@ fuzz_tier() {
   return "$status"
 }
 
-# The one suite of the Docker lane that times answers is the CI test job's integration run.
+# The Docker lane's suites that time answers carry the label `timed` (the CI test job's integration
+# run); only they wait for the lock.
 delivery_tier() {
-  local status=0 timed='^delivery\.ci_test_job$'
-  ctest --test-dir "$build" -L '^delivery$' -E "$timed" --output-on-failure --no-tests=error || status=1
-  exclusively ctest --test-dir "$build" -R "$timed" --output-on-failure --no-tests=error || status=1
+  local status=0
+  ctest --test-dir "$build" -L '^delivery$' -LE '^timed$' --output-on-failure --no-tests=error || status=1
+  exclusively ctest --test-dir "$build" -L '^delivery$' -L '^timed$' --output-on-failure --no-tests=error || status=1
   return "$status"
 }
 
