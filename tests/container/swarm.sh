@@ -68,7 +68,7 @@ cleanup() {
     kill "$load_pid" 2>/dev/null
     wait "$load_pid" 2>/dev/null
   fi
-  if docker stack ls --format '{{.Name}}' 2>/dev/null | grep -qxF "$stack"; then teardown >/dev/null; fi
+  if docker stack ls --format '{{.Name}}' 2>/dev/null | grep -xF "$stack" >/dev/null; then teardown >/dev/null; fi
   docker rmi "$next_image" >/dev/null 2>&1
   if ((initialised)); then leave_swarm 2>/dev/null; fi
   rm -rf "$work"

@@ -21,7 +21,9 @@ done < <(find . \( -name .git -o -name node_modules -o -path './build*' \) -prun
 # The scripts this project cannot do without must be among them.
 for required in .ci/run scripts/ci/push-image.sh scripts/docker/engine.sh; do
   if [[ -e $required ]]; then
-    if printf '%s\n' "${scripts[@]}" | grep -qxF "$required"; then
+    # Not grep -q: it stops reading at the first match, and under pipefail printf's SIGPIPE would
+    # then fail the test.
+    if printf '%s\n' "${scripts[@]}" | grep -xF "$required" >/dev/null; then
       pass "$required is checked"
     else
       fail "$required is not recognised as a script"
