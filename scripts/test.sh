@@ -254,7 +254,6 @@ docker_lane() {
   done
 }
 
-
 check_tiers() {
   local tier
   for tier in $tiers; do
