@@ -27,6 +27,8 @@ tiers=${TEST_TIERS:-unit integration example container delivery asan tsan fuzz}
 jobs=${JOBS:-2}
 if [ "${CI:-}" = true ]; then werror=${WERROR:-ON}; else werror=${WERROR:-OFF}; fi
 fuzz_targets=(config version mozlog request)
+# Every tier's ctest: a failure prints its output; a selection that matches nothing fails.
+ctest=(ctest --output-on-failure --no-tests=error)
 
 # gcc 12's TSan runtime dies with "FATAL: ThreadSanitizer: unexpected memory mapping" on kernels that
 # randomise mmap with more than 28 bits (vm.mmap_rnd_bits). Running without ASLR avoids that for this
@@ -122,7 +124,7 @@ sanitizer_tier() {
   ASAN_OPTIONS="log_path=$reports/report:halt_on_error=1:detect_leaks=1" \
     UBSAN_OPTIONS="log_path=$reports/report:halt_on_error=1:print_stacktrace=1" \
     TSAN_OPTIONS="$tsan_options" \
-    exclusively "${no_aslr[@]}" ctest --test-dir "$dir" -L "$labels" --output-on-failure --no-tests=error || status=1
+    exclusively "${no_aslr[@]}" "${ctest[@]}" --test-dir "$dir" -L "$labels" || status=1
   local report
   for report in "$reports"/*; do
     [ -e "$report" ] || continue
@@ -167,19 +169,19 @@ fuzz_tier() {
 # run); only they wait for the lock.
 delivery_tier() {
   local status=0
-  ctest --test-dir "$build" -L '^delivery$' -LE '^timed$' --output-on-failure --no-tests=error || status=1
-  exclusively ctest --test-dir "$build" -L '^delivery$' -L '^timed$' --output-on-failure --no-tests=error || status=1
+  "${ctest[@]}" --test-dir "$build" -L '^delivery$' -LE '^timed$' || status=1
+  exclusively "${ctest[@]}" --test-dir "$build" -L '^delivery$' -L '^timed$' || status=1
   return "$status"
 }
 
 run_tier() {
   case $1 in
-    integration) exclusively ctest --test-dir "$build" -L '^integration$' --output-on-failure --no-tests=error ;;
+    integration) exclusively "${ctest[@]}" --test-dir "$build" -L '^integration$' ;;
     delivery) delivery_tier ;;
     asan) sanitizer_tier asan '^(unit|integration)$' ;;
     tsan) sanitizer_tier tsan '^(unit|concurrency)$' ;;
     fuzz) fuzz_tier ;;
-    *) ctest --test-dir "$build" -L "^${1}\$" --output-on-failure --no-tests=error ;;
+    *) "${ctest[@]}" --test-dir "$build" -L "^${1}\$" ;;
   esac
 }
 
