@@ -183,7 +183,7 @@ struct server::impl {
                                                request_parser& header, const exchange& e,
                                                std::optional<http::request<http::string_body>>& message);
   void describe_locked(const http::request<http::empty_body>& request, exchange& e);
-  void record(const exchange& e, clock_type::time_point started) const;
+  std::chrono::microseconds count(const exchange& e, clock_type::time_point started) const;
   bool quiet(const exchange& e) const;
   void log_summary(const exchange& e, std::chrono::microseconds took) const;
 };
@@ -356,11 +356,14 @@ asio::awaitable<bool> server::impl::serve_one(detail::connection& c, beast::flat
   const response_framing framing{e.version, e.keep_alive, e.request.request_id};
   c.head.clear();
   render_response_head(response, framing, c.head);
+  // Before the write: a client holding its answer (a monitor scraping right after a probe) must
+  // already find it counted.
+  const auto took = count(e, started);
   beast::error_code write_ec;
   const auto rest = write_at_once(c, response, e.head, write_ec);
   if (!write_ec && asio::buffer_size(rest) > 0) write_ec = co_await write_rest(c, rest);
   if (write_ec) e.error = write_ec.value();
-  record(e, started);
+  if (!quiet(e)) log_summary(e, took);
   c.phase = detail::connection_phase::idle;
   co_return e.keep_alive && !write_ec;
 }
@@ -465,12 +468,13 @@ asio::awaitable<http_response> server::impl::later_answer(detail::answer_slot& s
       [waiting = &slot](auto resume) { waiting->wait(std::move(resume)); }, asio::use_awaitable);
 }
 
-void server::impl::record(const exchange& e, clock_type::time_point started) const {
+// Returns the time from the request's arrival to its answer, which the log line reports too.
+std::chrono::microseconds server::impl::count(const exchange& e, clock_type::time_point started) const {
   const auto took = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - started);
   // Named by route, never by the raw path: a client must not be able to mint metric names.
   const auto route = e.routable ? routes.route_name(e.request.path) : std::nullopt;
   measure.request(route.value_or("other"), e.status, took);
-  if (!quiet(e)) log_summary(e, took);
+  return took;
 }
 
 // Probes are most of a service's log volume; DOCKERFLOW_LOG_PROBES trims only theirs.
