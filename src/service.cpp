@@ -6,6 +6,7 @@
 #include <dockerflow/ops/cpu_limit.hpp>
 #include <dockerflow/http/dockerflow_endpoints.hpp>
 #include <dockerflow/http/graceful_stop.hpp>
+#include <dockerflow/http/stop_signals.hpp>
 #include <dockerflow/http/healthcheck_client.hpp>
 #include <dockerflow/health/heartbeat.hpp>
 #include <dockerflow/http/lifecycle.hpp>
@@ -17,11 +18,9 @@
 #include <dockerflow/ops/statsd_metrics.hpp>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
 
 #include <pthread.h>
-#include <signal.h>
 #include <sys/resource.h>
 
 #include <cstdio>
@@ -50,17 +49,6 @@ void raise_open_file_limit() {
 int healthcheck(const config& cfg) {
   const std::string host = cfg.host == "0.0.0.0" ? "127.0.0.1" : cfg.host == "::" ? "::1" : cfg.host;
   return probe_lbheartbeat(host, cfg.port, std::chrono::seconds(3)) ? 0 : 1;
-}
-
-// SIGTERM and SIGINT stay pending from exec until the signal set exists, so one sent during start-up
-// is handled (as the start of a drain) instead of killing the process. A parent may also have left
-// them blocked; the loop threads must be able to receive them.
-void hold_stop_signals(int how) {
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(how, &stop_signals, nullptr);
 }
 
 // Docker's default stop timeout is 10 s; past 9 s the SIGKILL may come before the answers in flight.
@@ -164,8 +152,7 @@ int service::run() {
   const auto& version = impl_->version;
   const unsigned threads = cfg.threads.value_or(usable_cpus());
   asio::io_context io{static_cast<int>(threads)};
-  asio::signal_set signals(asio::make_strand(io), SIGINT, SIGTERM);
-  hold_stop_signals(SIG_UNBLOCK);
+  stop_signals signals(asio::make_strand(io));  // before any thread starts: they inherit the blocked signals
 
   // Never destroyed: destroying it joins the writer thread, which a stdout nobody reads can block
   // forever. The process ends with _Exit once the last lines are written or a bounded wait is over.
@@ -233,7 +220,8 @@ void service_main(int argc, char** argv, std::string_view program, const std::fu
     std::cerr << name << ": unknown argument \"" << command << "\"\n" << usage;
     std::_Exit(2);
   }
-  if (command.empty()) hold_stop_signals(SIG_BLOCK);
+  // From the first instruction, so a SIGTERM during start-up waits to start a drain instead of killing.
+  if (command.empty()) stop_signals::hold();
   int code = 1;
   try {
     const auto env = process_environment();

@@ -34,7 +34,8 @@ class service {
   dockerflow::router& router();
 
   // Serves on $HOST:$PORT until a signal has drained and stopped it. Returns the process exit code:
-  // 0 after a stop, 1 when it cannot listen (with a message naming the variable on stderr).
+  // 0 after a stop, 1 when it cannot listen (with a message naming the variable on stderr). Blocks
+  // SIGINT and SIGTERM in the calling thread and reads them from a signalfd (see stop_signals).
   int run();
 
  private:

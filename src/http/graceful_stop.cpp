@@ -6,7 +6,7 @@ namespace dockerflow {
 
 using error_code = boost::system::error_code;
 
-graceful_stop::graceful_stop(boost::asio::io_context& io, boost::asio::signal_set& signals, std::vector<server*> servers,
+graceful_stop::graceful_stop(boost::asio::io_context& io, stop_signals& signals, std::vector<server*> servers,
                              const mozlog& log, stop_timing timing)
     : io_(io), signals_(signals), servers_(std::move(servers)), log_(log), timing_(timing),
       timer_(signals.get_executor()) {}

@@ -1,5 +1,6 @@
 // SIGTERM and SIGINT: stop accepting, finish what is in flight, exit 0 well within Docker's 10 s.
 #include "support/app_process.hpp"
+#include "support/free_port.hpp"
 #include "support/http_client.hpp"
 #include "support/redis_server.hpp"
 #include "support/tcp_connection.hpp"
@@ -8,6 +9,9 @@
 
 #include <signal.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 
@@ -51,7 +55,8 @@ TEST(Shutdown, IdleKeepAliveConnectionDoesNotDelayExit) {
   // The connection stays open and idle; its 75 s keep-alive timeout must not hold up shutdown.
   std::optional<exit_status> status;
   auto took = signal_and_wait(app, SIGTERM, status);
-  ASSERT_TRUE(status) << "an idle keep-alive connection kept the app alive past 10 s";
+  ASSERT_TRUE(status) << "an idle keep-alive connection kept the app alive past 10 s\n"
+                       << app.stdout_text() << app.stderr_text();
   EXPECT_TRUE(status->success()) << status->describe();
   EXPECT_LT(took, 10s);
   EXPECT_TRUE(idle.wait_closed(1s));
@@ -79,6 +84,43 @@ TEST(Shutdown, InFlightHeartbeatIsAnsweredBeforeExit) {
   auto status = app.wait_for_exit(10s);
   ASSERT_TRUE(status) << "still running 10 s after SIGTERM";
   EXPECT_TRUE(status->success()) << status->describe() << "\n" << app.stderr_text();
+}
+
+// Bit `sig` of a /proc/<pid>/task/<tid>/status mask line such as "SigBlk:\t0000000000004002".
+bool mask_has(const std::string& status, const std::string& field, int sig) {
+  const auto at = status.find(field + ":");
+  if (at == std::string::npos) return false;
+  const auto mask = std::stoull(status.substr(at + field.size() + 1), nullptr, 16);
+  return (mask >> (sig - 1)) & 1U;
+}
+
+// The stop signals are read from a signalfd, so they must wait in the kernel: a thread that left them
+// unblocked would take them to the default action (exit) and skip the drain. Every kind of thread
+// runs here: loop threads, the log writer, the statsd sender and the check runners.
+TEST(Shutdown, StopSignalsAreBlockedInEveryThreadAndCaughtByNone) {
+  redis_server redis;
+  app_process app({.env = {{"REDIS_URL", redis.url()},
+                           {"DOCKERFLOW_THREADS", "2"},
+                           {"STATSD_HOST", "127.0.0.1"},
+                           {"STATSD_PORT", std::to_string(free_port())}}});
+  ASSERT_EQ(http_get(app.port(), "/__heartbeat__", {}, 10s).status, 200);
+  const auto tasks = std::filesystem::path("/proc") / std::to_string(app.pid()) / "task";
+  int threads = 0;
+  for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+    std::ifstream in(task.path() / "status");
+    const std::string status((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (status.empty()) continue;  // the thread ended meanwhile
+    ++threads;
+    EXPECT_TRUE(mask_has(status, "SigBlk", SIGTERM)) << task.path() << "\n" << status;
+    EXPECT_TRUE(mask_has(status, "SigBlk", SIGINT)) << task.path() << "\n" << status;
+    // A handler would take the signal before the signalfd could read it.
+    EXPECT_FALSE(mask_has(status, "SigCgt", SIGTERM)) << task.path() << "\n" << status;
+  }
+  EXPECT_GE(threads, 4) << "main, loop-1, log writer, statsd sender at least";
+  std::optional<exit_status> status;
+  signal_and_wait(app, SIGTERM, status);
+  ASSERT_TRUE(status) << "still running 10 s after SIGTERM";
+  EXPECT_TRUE(status->success()) << status->describe();
 }
 
 } // namespace
