@@ -92,7 +92,7 @@ metrics_backends make_metrics(const config& cfg, const mozlog& log) {
   std::vector<std::shared_ptr<metrics>> backends;
   if (cfg.statsd) backends.push_back(make_statsd_metrics(*cfg.statsd, log));
   if (cfg.metrics_port) {
-    made.prometheus = std::make_shared<prometheus_metrics>();
+    made.prometheus = std::make_shared<prometheus_metrics>([&log] { return log.dropped_lines(); });
     backends.push_back(made.prometheus);
   }
   made.all = metrics_fanout(std::move(backends));
@@ -200,7 +200,7 @@ int service::run() {
   graceful_stop stopper(io, signals, servers, log, {cfg.drain, cfg.check_timeout + std::chrono::seconds(1)});
   stopper.arm();
   run_loop(io, threads, log);
-  log.info("server.stopped", nlohmann::json::object());
+  log.info("server.stopped", {{"log_lines_dropped", log.dropped_lines()}});
   log.written_within(std::chrono::seconds(1));
   return 0;
 }

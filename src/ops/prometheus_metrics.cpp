@@ -61,6 +61,9 @@ std::string labels(std::initializer_list<std::pair<std::string_view, std::string
 
 }  // namespace
 
+prometheus_metrics::prometheus_metrics(std::function<std::uint64_t()> log_lines_dropped)
+    : log_lines_dropped_(std::move(log_lines_dropped)) {}
+
 void prometheus_metrics::request(std::string_view route, unsigned status, std::chrono::microseconds duration) {
   const auto micros = static_cast<std::uint64_t>(std::max<std::chrono::microseconds::rep>(duration.count(), 0));
   const double seconds = static_cast<double>(micros) / 1e6;
@@ -100,6 +103,11 @@ std::string prometheus_metrics::render() const {
   append_sample(out, "dockerflow_heartbeats_total", labels({{"result", "pass"}}), heartbeats_passed_);
   append_sample(out, "dockerflow_heartbeats_total", labels({{"result", "fail"}}), heartbeats_failed_);
   render_checks(out);
+  if (log_lines_dropped_) {
+    append_family(out, "dockerflow_log_lines_dropped_total", "counter",
+                  "Log lines dropped because stdout did not take them (a stalled log reader).");
+    out.append("dockerflow_log_lines_dropped_total ").append(std::to_string(log_lines_dropped_())).append("\n");
+  }
   return out;
 }
 

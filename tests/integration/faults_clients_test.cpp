@@ -5,6 +5,7 @@
 // neither crash nor need a restart.
 #include "support/app_process.hpp"
 #include "support/eventually.hpp"
+#include "support/free_port.hpp"
 #include "support/http_client.hpp"
 #include "support/lbheartbeat_probe.hpp"
 #include "support/log_reader.hpp"
@@ -289,7 +290,9 @@ bool stays_full(const unread_pipe& pipe, const log_flood& flood) {
 
 TEST(FaultsClients, StdoutPipeNobodyReadsFor30Seconds) {
   unread_pipe stdout_pipe;
-  app_process app({.env = {{"LOG_LEVEL", "info"}}, .wrapper = stdout_pipe.wrapper()});
+  const auto metrics_port = free_port();
+  app_process app({.env = {{"LOG_LEVEL", "info"}, {"METRICS_PORT", std::to_string(metrics_port)}},
+                   .wrapper = stdout_pipe.wrapper()});
   const auto pid = app.pid();
   lbheartbeat_probe lbheartbeat(app.port());
   log_flood flood(app.port());
@@ -310,6 +313,13 @@ TEST(FaultsClients, StdoutPipeNobodyReadsFor30Seconds) {
   EXPECT_EQ(flood.failed(), 0u);
   EXPECT_GT(flood.answered(), 1000u) << "requests stalled behind the full pipe";
   expect_fast(lbheartbeat, "lbheartbeat while stdout is a full pipe for 30 s");
+  // The gap is counted where monitoring sees it.
+  const auto scrape = http_get(metrics_port, "/metrics").body;
+  const auto at = scrape.find("\ndockerflow_log_lines_dropped_total ");
+  ASSERT_NE(at, std::string::npos) << scrape;
+  const auto dropped = std::stoull(scrape.substr(at + std::string_view("\ndockerflow_log_lines_dropped_total ").size()));
+  std::cout << "[ fault    ] " << dropped << " log lines dropped" << std::endl;
+  EXPECT_GT(dropped, 0u) << "the flood's lines cannot all have fit the pipe and the 1 MiB buffer";
 
   // The collector resumes: what waited was dropped as whole lines, never torn, and logging goes on.
   std::string text = stdout_pipe.drain();

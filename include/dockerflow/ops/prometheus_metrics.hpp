@@ -6,6 +6,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -23,12 +24,17 @@ inline constexpr std::string_view prometheus_content_type = "text/plain; version
 //   dockerflow_check_level{check}                          gauge: the last result's level, 0..50
 //   dockerflow_check_duration_seconds{check}               gauge: the last probe's duration
 //   dockerflow_check_results_total{check,status}           counter, status a level name
+//   dockerflow_log_lines_dropped_total                     counter, when given a source
 // Routes and check names come from the service, never from clients ("other" covers unknown paths),
 // so the number of series stays bounded.
 class prometheus_metrics final : public metrics {
  public:
   // Upper bounds of the request duration histogram, in seconds (+Inf is implied).
   static constexpr std::array<double, 8> duration_buckets{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5};
+
+  // `log_lines_dropped`, when given, is read at each scrape: the log lines dropped because stdout
+  // could not take them, which the log itself can only show as a gap.
+  explicit prometheus_metrics(std::function<std::uint64_t()> log_lines_dropped = {});
 
   void request(std::string_view route, unsigned status, std::chrono::microseconds duration) override;
   void heartbeat(bool passed) override;
@@ -51,6 +57,7 @@ class prometheus_metrics final : public metrics {
   void render_requests(std::string& out) const;
   void render_checks(std::string& out) const;
 
+  std::function<std::uint64_t()> log_lines_dropped_;
   mutable std::mutex mutex_;
   std::map<std::string, std::map<unsigned, request_series>, std::less<>> requests_;  // route → code
   std::uint64_t heartbeats_passed_ = 0;

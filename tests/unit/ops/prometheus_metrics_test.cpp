@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <optional>
 #include <regex>
 #include <sstream>
@@ -54,14 +55,26 @@ TEST(Prometheus, EveryFamilyHasHelpAndTypeEvenBeforeAnySample) {
 }
 
 TEST(Prometheus, EveryLineIsACommentOrASample) {
-  prometheus_metrics registry;
+  prometheus_metrics registry([] { return std::uint64_t{3}; });
   registry.request("/__lbheartbeat__", 200, 10us);
   registry.heartbeat(true);
   registry.check("redis", level::ok, 1ms);
   const std::regex comment(R"(# (HELP|TYPE) [a-z_]+ .+)");
-  const std::regex sample_line(R"([a-z_]+\{([a-z_]+="[^"]*",?)+\} [0-9.e+-]+)");
+  const std::regex sample_line(R"([a-z_]+(\{([a-z_]+="[^"]*",?)+\})? [0-9.e+-]+)");
   for (const auto& line : lines_of(registry.render()))
     EXPECT_TRUE(std::regex_match(line, comment) || std::regex_match(line, sample_line)) << line;
+}
+
+// The log can only show dropped lines as a gap; the count is read from its source at each scrape.
+TEST(Prometheus, DroppedLogLinesAreReadAtEachScrapeWhenThereIsASource) {
+  EXPECT_EQ(prometheus_metrics().render().find("dockerflow_log_lines_dropped_total"), std::string::npos);
+  std::uint64_t dropped = 0;
+  const prometheus_metrics registry([&dropped] { return dropped; });
+  auto text = registry.render();
+  EXPECT_NE(text.find("# TYPE dockerflow_log_lines_dropped_total counter\n"), std::string::npos) << text;
+  EXPECT_EQ(sample(text, "dockerflow_log_lines_dropped_total"), "0");
+  dropped = 4096;
+  EXPECT_EQ(sample(registry.render(), "dockerflow_log_lines_dropped_total"), "4096");
 }
 
 TEST(Prometheus, RequestsAreCountedByRouteAndCode) {
