@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -79,6 +80,16 @@ TEST(ChildProcess, DoesNotInheritTheRunnersEnvironment) {
   ASSERT_TRUE(child.wait_for(5s));
   EXPECT_EQ(child.stdout_text(), "clean");
   ::unsetenv("DOCKERFLOW_HARNESS_LEAK");
+}
+
+TEST(ChildProcess, InheritsNoDescriptorButStdinStdoutAndStderr) {
+  const int leak = ::open("/dev/null", O_RDONLY);  // not close-on-exec: a fork would hand it on
+  ASSERT_GE(leak, 0);
+  temp_dir dir;
+  child_process child({{"sh", "-c", "ls /proc/$$/fd"}, minimal_env(), dir.path(), dir.path(), "sh"});
+  ASSERT_TRUE(child.wait_for(5s));
+  ::close(leak);
+  EXPECT_EQ(child.stdout_text(), "0\n1\n2\n");
 }
 
 TEST(ChildProcess, WaitTimesOutAndDestructorKillsTheWholeGroup) {

@@ -135,6 +135,10 @@ child_process::child_process(child_options options) {
     if (working_dir != nullptr && ::chdir(working_dir) != 0) {
       child_fail(report[1]);
     }
+    // Nothing but stdin, stdout and stderr reaches the program: not the runner's log files or
+    // pipes, not another test's sockets. Close-on-exec rather than closed, so the report pipe
+    // still works until the exec succeeds.
+    ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
     ::execve(program.c_str(), argv.pointers.data(), envp.pointers.data());
     child_fail(report[1]);
   }
