@@ -119,7 +119,7 @@ TEST_F(InProcessServer, ApplicationRoutesGetBodiesAndHeadersWithinTheirLimit) {
 
 // A monitor scrapes right after its probe: the request must be counted before its answer leaves. The
 // backend takes its time counting, so an answer written first would reach the client uncounted.
-TEST(InProcessMetrics, ARequestIsCountedBeforeItsAnswerIsSent) {
+TEST_F(InProcessServer, ARequestIsCountedBeforeItsAnswerIsSent) {
   struct slow_counter final : metrics {
     std::atomic<int> requests{0};
     void request(std::string_view, unsigned, std::chrono::microseconds) override {
@@ -130,25 +130,15 @@ TEST(InProcessMetrics, ARequestIsCountedBeforeItsAnswerIsSent) {
     void check(std::string_view, level, std::chrono::milliseconds) override {}
   };
   auto counter = std::make_shared<slow_counter>();
-  boost::asio::io_context io;
-  dockerflow::router routes;
-  routes.add_get("/ping", [](const dockerflow::http_request&, responder respond) {
+  measure_ = metrics_fanout({counter});
+  routes_.add_get("/ping", [](const dockerflow::http_request&, responder respond) {
     respond(dockerflow::http_response{200, "text/plain", "pong", {}});
   });
-  const auto log = make_stdout_mozlog("server-test", level::warning);
-  lifecycle life;
-  metrics_fanout measure({counter});
-  server srv(io, routes, log, life, measure);
-  srv.listen({boost::asio::ip::make_address("127.0.0.1"), 0});
-  srv.start();
-  std::thread loop([&io] { io.run(); });
+  start();
   for (int i = 1; i <= 3; ++i) {
-    ASSERT_EQ(http_get(srv.local_endpoint().port(), "/ping").status, 200);
+    ASSERT_EQ(http_get(port(), "/ping").status, 200);
     EXPECT_EQ(counter->requests.load(), i) << "answer #" << i << " arrived before it was counted";
   }
-  srv.stop();
-  io.stop();
-  loop.join();
 }
 
 // Checks are named at registration: two Postgres checks report as "primary" and "replica", each

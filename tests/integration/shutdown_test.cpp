@@ -2,6 +2,7 @@
 #include "support/app_process.hpp"
 #include "support/free_port.hpp"
 #include "support/http_client.hpp"
+#include "support/process_inspection.hpp"
 #include "support/redis_server.hpp"
 #include "support/tcp_connection.hpp"
 
@@ -9,9 +10,6 @@
 
 #include <signal.h>
 
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <thread>
 
@@ -86,14 +84,6 @@ TEST(Shutdown, InFlightHeartbeatIsAnsweredBeforeExit) {
   EXPECT_TRUE(status->success()) << status->describe() << "\n" << app.stderr_text();
 }
 
-// Bit `sig` of a /proc/<pid>/task/<tid>/status mask line such as "SigBlk:\t0000000000004002".
-bool mask_has(const std::string& status, const std::string& field, int sig) {
-  const auto at = status.find(field + ":");
-  if (at == std::string::npos) return false;
-  const auto mask = std::stoull(status.substr(at + field.size() + 1), nullptr, 16);
-  return (mask >> (sig - 1)) & 1U;
-}
-
 // The stop signals are read from a signalfd, so they must wait in the kernel: a thread that left them
 // unblocked would take them to the default action (exit) and skip the drain. Every kind of thread
 // runs here: loop threads, the log writer, the statsd sender and the check runners.
@@ -104,19 +94,14 @@ TEST(Shutdown, StopSignalsAreBlockedInEveryThreadAndCaughtByNone) {
                            {"STATSD_HOST", "127.0.0.1"},
                            {"STATSD_PORT", std::to_string(free_port())}}});
   ASSERT_EQ(http_get(app.port(), "/__heartbeat__", {}, 10s).status, 200);
-  const auto tasks = std::filesystem::path("/proc") / std::to_string(app.pid()) / "task";
-  int threads = 0;
-  for (const auto& task : std::filesystem::directory_iterator(tasks)) {
-    std::ifstream in(task.path() / "status");
-    const std::string status((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (status.empty()) continue;  // the thread ended meanwhile
-    ++threads;
-    EXPECT_TRUE(mask_has(status, "SigBlk", SIGTERM)) << task.path() << "\n" << status;
-    EXPECT_TRUE(mask_has(status, "SigBlk", SIGINT)) << task.path() << "\n" << status;
+  const auto threads = signal_masks_of_threads(app.pid());
+  for (const auto& thread : threads) {
+    EXPECT_TRUE(thread.blocks(SIGTERM)) << "thread " << thread.tid;
+    EXPECT_TRUE(thread.blocks(SIGINT)) << "thread " << thread.tid;
     // A handler would take the signal before the signalfd could read it.
-    EXPECT_FALSE(mask_has(status, "SigCgt", SIGTERM)) << task.path() << "\n" << status;
+    EXPECT_FALSE(thread.catches(SIGTERM)) << "thread " << thread.tid;
   }
-  EXPECT_GE(threads, 4) << "main, loop-1, log writer, statsd sender at least";
+  EXPECT_GE(threads.size(), 4u) << "main, loop-1, log writer, statsd sender at least";
   std::optional<exit_status> status;
   signal_and_wait(app, SIGTERM, status);
   ASSERT_TRUE(status) << "still running 10 s after SIGTERM";

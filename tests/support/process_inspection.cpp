@@ -81,6 +81,27 @@ std::size_t thread_count(pid_t pid) {
   return count;
 }
 
+std::vector<thread_signal_masks> signal_masks_of_threads(pid_t pid) {
+  std::vector<thread_signal_masks> threads;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    std::ifstream status(it->path() / "status");
+    thread_signal_masks masks;
+    masks.tid = static_cast<pid_t>(std::stol(it->path().filename().string()));
+    bool complete = false;  // SigCgt comes after SigBlk
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("SigBlk:", 0) == 0) masks.blocked = std::stoull(line.substr(7), nullptr, 16);
+      if (line.rfind("SigCgt:", 0) == 0) {
+        masks.caught = std::stoull(line.substr(7), nullptr, 16);
+        complete = true;
+      }
+    }
+    if (complete) threads.push_back(masks);
+  }
+  return threads;
+}
+
 std::size_t tcp_connections_to(pid_t pid, std::uint16_t remote_port) {
   auto inodes = socket_inodes(pid);
   std::size_t count = 0;

@@ -18,6 +18,19 @@ std::vector<pid_t> process_tree(pid_t root);
 // Number of threads of a process (entries of /proc/<pid>/task); 0 if it does not exist.
 std::size_t thread_count(pid_t pid);
 
+// Signal masks of one thread, from /proc/<pid>/task/<tid>/status: bit (signal - 1) is set for each
+// signal the thread blocks, and for each the process has a handler for.
+struct thread_signal_masks {
+  pid_t tid = 0;
+  std::uint64_t blocked = 0;
+  std::uint64_t caught = 0;
+  bool blocks(int signal) const noexcept { return (blocked >> (signal - 1)) & 1U; }
+  bool catches(int signal) const noexcept { return (caught >> (signal - 1)) & 1U; }
+};
+
+// One entry per live thread of `pid` (a thread that ends while they are read is left out).
+std::vector<thread_signal_masks> signal_masks_of_threads(pid_t pid);
+
 // Number of TCP sockets held open by `pid` whose remote end is 127.0.0.1:`remote_port`, in any
 // state. Shows whether a client stacks connections to a server that stopped answering.
 std::size_t tcp_connections_to(pid_t pid, std::uint16_t remote_port);
